@@ -1,0 +1,664 @@
+/* cm.c: the "cm" block codec, a bitwise context-mixing byte model (order-n,
+ * word and match models, a gated neural mixer, APM refinement) whose bit
+ * probabilities drive circa's range coder.
+ *
+ * How it works. Each byte is coded as 8 binary decisions, most significant
+ * bit first. For every decision, each context model looks up a one-byte bit
+ * history state in a slot selected by (its context, the bits of the byte seen
+ * so far); an adaptive table maps that state to a probability. The stretched
+ * probabilities (logits) of all models are combined by a small neural network
+ * whose weight set is chosen by a small context, and adaptive probability maps
+ * refine the result. After the bit is coded, every table learns from it.
+ *
+ * Hashed context tables are arrays of 16-byte buckets: one check byte and the
+ * 15 bit-history states of a nibble's binary tree (1 + 2 + 4 + 8 nodes). A
+ * bucket is looked up twice per byte (for the high and the low nibble) among
+ * three neighbours; on a miss the least used neighbour is recycled.
+ *
+ * Exactness. The whole model uses integer arithmetic only, and every table is
+ * computed from integer constants, so encoder and decoder agree bit for bit on
+ * any platform. Floating point is used only to report the ideal code length.
+ *
+ * Parameter byte: bits 7..5 the profile (0 fast, 1 strong), bits 4..0 the log2
+ * of the byte size of each hashed context table. */
+#include "cm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "circa/entropy.h"
+
+/* ---- profiles and the parameter byte ------------------------------------- */
+
+enum {
+    CM_PROFILE_FAST = 0,
+    CM_PROFILE_STRONG = 1,
+    CM_TABLE_LOG_MIN = 16,
+    CM_TABLE_LOG_MAX_FAST = 21,
+    CM_TABLE_LOG_MAX_STRONG = 22,
+    CM_MATCH_MIN = 6,       /* bytes hashed to find a match candidate */
+    CM_MATCH_VERIFY = 32,   /* bytes compared backwards to measure a new match */
+    CM_MAX_HASHED = 7,      /* hashed context tables */
+    CM_MAX_INPUTS = 12      /* mixer inputs, bias included */
+};
+
+/* The table size log a level may use at most. */
+static int cm_level_table_log_max(int level) {
+    static const unsigned char max_log[10] = {0, 20, 20, 20, 21, 21, 21, 22, 22, 22};
+    return max_log[level];
+}
+
+/* Tables sized to the block: about 32 table bytes per input byte is enough to
+ * keep collisions rare, and smaller tables stay in cache. */
+static int cm_choose_table_log(size_t n, int level) {
+    int log = CM_TABLE_LOG_MIN;
+    while (log < cm_level_table_log_max(level) && ((size_t)1 << log) < n * 32) log++;
+    return log;
+}
+
+static int cm_param_valid(uint8_t param) {
+    int profile = param >> 5, log = param & 31;
+    if (profile == CM_PROFILE_FAST) return log >= CM_TABLE_LOG_MIN && log <= CM_TABLE_LOG_MAX_FAST;
+    if (profile == CM_PROFILE_STRONG) return log >= CM_TABLE_LOG_MIN && log <= CM_TABLE_LOG_MAX_STRONG;
+    return 0;
+}
+
+/* ---- fixed-point logistic functions --------------------------------------- */
+
+/* squash(x) = 65536 / (1 + e^(-x/256)) at x = -2048, -1920, ..., 2048; values
+ * in between are interpolated linearly. Integer knots keep it exact. */
+static const uint16_t cm_squash_knots[33] = {
+    22, 36, 60, 98, 162, 267, 439, 720, 1179, 1921, 3108, 4971, 7812, 11955, 17625, 24743,
+    32768, 40793, 47911, 53581, 57724, 60565, 62428, 63615, 64357, 64816, 65097, 65269,
+    65374, 65438, 65476, 65500, 65514};
+
+/* Per-call constant tables, derived from integers only. */
+typedef struct cm_tables {
+    uint16_t squash[4096];   /* logit x+2048 (x in -2048..2047, 1/256 nats) -> P(1) in 1/65536 */
+    int16_t stretch[4096];   /* 12-bit probability -> logit, the inverse of squash */
+    uint8_t next[256][2];    /* bit history state transitions */
+    uint8_t total[256];      /* observations a state stands for (bucket priority) */
+    uint32_t state_p0[256];  /* initial StateMap entry of each state */
+    uint16_t recip[1024];    /* 2^17 / (2n + 3): adaptation rate after n updates */
+} cm_tables;
+
+static void cm_init_logistic(cm_tables *t) {
+    for (int i = 0; i < 4096; i++) {
+        int k = i >> 7, w = i & 127;
+        int v = (cm_squash_knots[k] * (128 - w) + cm_squash_knots[k + 1] * w) >> 7;
+        t->squash[i] = (uint16_t)(v < 1 ? 1 : v > 65535 ? 65535 : v);
+    }
+    /* stretch(p) is the smallest x whose squash reaches p (in 12 bits). */
+    int p = 0;
+    for (int x = -2047; x <= 2047; x++) {
+        int v = t->squash[x + 2048] >> 4;
+        while (p <= v && p < 4096) t->stretch[p++] = (int16_t)x;
+    }
+    while (p < 4096) t->stretch[p++] = 2047;
+}
+
+/* ---- bit history states --------------------------------------------------- */
+
+/* A state stands for a pair of counts (n0, n1) of zeros and ones seen in a
+ * context, biased to recent history: when a bit arrives, the opposite count,
+ * if above 2, is roughly halved. Pairs are bounded so that there are fewer than
+ * 256: the larger count may be at most cm_count_bound[smaller count]. */
+static const uint8_t cm_count_bound[8] = {40, 24, 16, 12, 9, 7, 7, 7};
+
+static int cm_pair_allowed(int n0, int n1) {
+    int lo = n0 < n1 ? n0 : n1, hi = n0 < n1 ? n1 : n0;
+    return lo < 8 && hi <= cm_count_bound[lo];
+}
+
+static void cm_init_states(cm_tables *t) {
+    int16_t index[41][41];
+    uint8_t n0_of[256], n1_of[256];
+    int count = 0;
+    for (int sum = 0; sum <= 80; sum++) /* state 0 is (0,0): a fresh slot */
+        for (int n1 = 0; n1 <= sum; n1++) {
+            int n0 = sum - n1;
+            if (n0 > 40 || n1 > 40) continue;
+            index[n0][n1] = -1;
+            if (!cm_pair_allowed(n0, n1)) continue;
+            index[n0][n1] = (int16_t)count;
+            n0_of[count] = (uint8_t)n0;
+            n1_of[count] = (uint8_t)n1;
+            count++;
+        }
+    memset(t->next, 0, sizeof t->next);
+    memset(t->total, 0, sizeof t->total);
+    for (int s = 0; s < 256; s++) t->state_p0[s] = (uint32_t)1 << 31;
+    for (int s = 0; s < count; s++) {
+        for (int bit = 0; bit < 2; bit++) {
+            int same = bit ? n1_of[s] : n0_of[s], other = bit ? n0_of[s] : n1_of[s];
+            if (same < 40) same++;
+            if (other > 2) other = other / 2 + 1;
+            /* Project onto the allowed pairs, keeping the fresh evidence. */
+            while (!cm_pair_allowed(same, other)) {
+                if (same > other) same--;
+                else other--;
+            }
+            t->next[s][bit] = (uint8_t)(bit ? index[other][same] : index[same][other]);
+        }
+        int n0 = n0_of[s], n1 = n1_of[s];
+        t->total[s] = (uint8_t)(n0 + n1);
+        /* P(1) = (n1 + 1/2) / (n + 1) as a 22-bit probability, count 0. */
+        uint32_t p22 = (uint32_t)(((uint64_t)(2 * n1 + 1) << 22) / (uint64_t)(2 * (n0 + n1) + 2));
+        t->state_p0[s] = p22 << 10;
+    }
+    for (int n = 0; n < 1024; n++) t->recip[n] = (uint16_t)(131072 / (2 * n + 3));
+}
+
+static void cm_init_tables(cm_tables *t) {
+    cm_init_logistic(t);
+    cm_init_states(t);
+}
+
+static inline int cm_squash(const cm_tables *t, int x) {
+    if (x > 2047) x = 2047;
+    if (x < -2047) x = -2047;
+    return t->squash[x + 2048];
+}
+
+/* ---- StateMap: adaptive probability per bit history state ------------------ */
+
+/* An entry holds a 22-bit probability in its top bits and an update count in
+ * its low 10 bits; the rate 1/(n + 1.5) slows to 1/(limit + 1.5). */
+static inline int cm_sm_p12(uint32_t entry) { return (int)(entry >> 20); }
+
+static inline void cm_sm_update(uint32_t *entry, int bit, unsigned limit, const uint16_t *recip) {
+    uint32_t v = *entry;
+    unsigned n = v & 1023;
+    int32_t p = (int32_t)(v >> 10);
+    int32_t target = bit ? (1 << 22) - 1 : 0;
+    p += (int32_t)(((int64_t)(target - p) * recip[n]) >> 17);
+    if (n < limit) n++;
+    *entry = ((uint32_t)p << 10) | n;
+}
+
+/* ---- APM: maps (context, probability) to a refined probability -------------- */
+
+/* Each context owns 33 probabilities at logits -2048, -1920, ..., 2048; the
+ * output interpolates the two around the input, and the nearer one learns. */
+typedef struct cm_apm {
+    uint16_t *t;
+    uint32_t slot; /* the entry to update after the bit */
+    int rate;
+} cm_apm;
+
+static int cm_apm_init(cm_apm *a, const cm_tables *tb, size_t contexts, int rate) {
+    a->t = malloc(contexts * 33 * sizeof *a->t);
+    if (!a->t) return 0;
+    for (size_t c = 0; c < contexts; c++)
+        for (int j = 0; j < 33; j++) {
+            int x = j * 128 - 2048;
+            a->t[c * 33 + j] = (uint16_t)(x >= 2048 ? 65535 : tb->squash[x + 2048]);
+        }
+    a->slot = 0;
+    a->rate = rate;
+    return 1;
+}
+
+static inline int cm_apm_predict(cm_apm *a, int x, uint32_t ctx) {
+    if (x > 2047) x = 2047;
+    if (x < -2047) x = -2047;
+    int u = x + 2048, w = u & 127;
+    uint32_t i = ctx * 33 + (uint32_t)(u >> 7);
+    a->slot = i + (w >> 6);
+    return (a->t[i] * (128 - w) + a->t[i + 1] * w) >> 7;
+}
+
+static inline void cm_apm_update(cm_apm *a, int bit) {
+    int v = a->t[a->slot];
+    v += ((bit ? 65535 : 0) - v) >> a->rate;
+    a->t[a->slot] = (uint16_t)v;
+}
+
+/* ---- mixer --------------------------------------------------------------- */
+
+/* A weight set is CM_MAX_INPUTS 16.16 fixed-point weights. */
+typedef struct cm_mixer {
+    int32_t *weights;  /* sets x CM_MAX_INPUTS */
+    int32_t *active;   /* the set chosen for this bit */
+    int p12;           /* its last output, 12-bit */
+    int rate;
+} cm_mixer;
+
+static int cm_mixer_init(cm_mixer *m, size_t sets, int n_inputs, int rate) {
+    m->weights = malloc(sets * CM_MAX_INPUTS * sizeof *m->weights);
+    if (!m->weights) return 0;
+    for (size_t i = 0; i < sets * CM_MAX_INPUTS; i++) m->weights[i] = (1 << 16) * 3 / (n_inputs * 2);
+    m->active = m->weights;
+    m->p12 = 2048;
+    m->rate = rate;
+    return 1;
+}
+
+/* Returns the mixed logit for inputs in[0..n) using weight set `set`. */
+static inline int cm_mixer_dot(cm_mixer *m, const cm_tables *t, const int32_t *in, int n, uint32_t set) {
+    int32_t *w = m->weights + (size_t)set * CM_MAX_INPUTS;
+    int64_t sum = 0;
+    for (int i = 0; i < n; i++) sum += (int64_t)in[i] * w[i];
+    int x = (int)(sum >> 16);
+    if (x > 2047) x = 2047;
+    if (x < -2047) x = -2047;
+    m->active = w;
+    m->p12 = cm_squash(t, x) >> 4;
+    return x;
+}
+
+/* Gradient step on coding cost: w += rate * in * (bit - p). */
+static inline void cm_mixer_train(cm_mixer *m, const int32_t *in, int n, int bit) {
+    int32_t err = ((bit << 12) - m->p12) * m->rate;
+    int32_t *w = m->active;
+    for (int i = 0; i < n; i++) {
+        int32_t v = w[i] + ((in[i] * err) >> 10);
+        w[i] = v > (1 << 22) ? (1 << 22) : v < -(1 << 22) ? -(1 << 22) : v;
+    }
+}
+
+/* ---- the model ----------------------------------------------------------- */
+
+typedef struct cm_model {
+    cm_tables tab;
+    int profile;
+    int n_hashed;
+    uint32_t bucket_bits;
+
+    /* history: hist[0..pos) are the bytes coded so far */
+    const uint8_t *hist;
+    uint32_t pos;
+    uint32_t c0;     /* bits of the current byte with a leading 1 */
+    int bitpos;      /* bits of the current byte coded so far */
+    uint32_t nib;    /* bits of the current nibble with a leading 1 */
+    uint64_t c8;     /* the last 8 bytes, most recent in the low byte */
+    uint32_t word, prev_word;
+
+    /* direct tables for orders 0 and 1, hashed tables for the rest */
+    uint8_t o0[256];
+    uint8_t *o1;
+    uint8_t *table[CM_MAX_HASHED];     /* 64-byte aligned inside table_mem */
+    uint8_t *table_mem[CM_MAX_HASHED];
+    uint32_t ctx_hash[CM_MAX_HASHED];
+    uint8_t *bucket[CM_MAX_HASHED];
+
+    /* states used for this bit and their StateMaps */
+    int n_states;
+    uint8_t *state[CM_MAX_HASHED + 2];
+    uint32_t *sm_entry[CM_MAX_HASHED + 2];
+    uint32_t sm[CM_MAX_HASHED + 2][256];
+
+    /* match model */
+    uint32_t *match_table;
+    uint32_t match_bits;
+    uint32_t match_ptr, match_len;
+    int match_bit;           /* predicted bit, or -1 */
+    uint32_t match_sm_ctx;
+    uint32_t match_sm[64 * 2];
+
+    /* mixing and refinement */
+    int32_t in[CM_MAX_INPUTS];
+    int n_in;
+    cm_mixer mix_a, mix_b;
+    int mix_x;
+    cm_apm apm_order0, apm_order1, apm_order2;
+    int p16;
+} cm_model;
+
+static uint32_t cm_hash_mix(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x7feb352dU;
+    h ^= h >> 15;
+    h *= 0x846ca68bU;
+    h ^= h >> 16;
+    return h;
+}
+
+/* Finds (or claims) the bucket of hash h among three neighbours: the first
+ * byte is a check byte; on a miss the neighbour whose first node has seen the
+ * fewest bits is cleared and reused. */
+static uint8_t *cm_find_bucket(cm_model *m, uint8_t *table, uint32_t h) {
+    uint8_t check = (uint8_t)h;
+    uint32_t base = h >> (32 - m->bucket_bits);
+    uint8_t *cand[3];
+    for (uint32_t k = 0; k < 3; k++) {
+        cand[k] = table + ((size_t)(base ^ k) << 4);
+        if (cand[k][0] == check) return cand[k];
+    }
+    uint8_t *victim = cand[0];
+    for (int k = 1; k < 3; k++)
+        if (m->tab.total[cand[k][1]] < m->tab.total[victim[1]]) victim = cand[k];
+    memset(victim, 0, 16);
+    victim[0] = check;
+    return victim;
+}
+
+#if defined(__GNUC__)
+#define CM_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define CM_PREFETCH(p) ((void)(p))
+#endif
+
+/* Called at each nibble boundary: selects every hashed context's bucket. The
+ * tables are far larger than the caches, so all lines are requested first and
+ * their misses overlap. */
+static void cm_select_buckets(cm_model *m) {
+    uint32_t salt = m->c0 * 0x9E3779B1U, h[CM_MAX_HASHED];
+    for (int i = 0; i < m->n_hashed; i++) {
+        h[i] = cm_hash_mix(m->ctx_hash[i] + salt);
+        CM_PREFETCH(m->table[i] + ((size_t)(h[i] >> (32 - m->bucket_bits)) << 4));
+    }
+    for (int i = 0; i < m->n_hashed; i++) m->bucket[i] = cm_find_bucket(m, m->table[i], h[i]);
+}
+
+static inline uint32_t cm_hash_bytes(uint64_t bytes, uint64_t mult) {
+    return (uint32_t)((bytes * mult) >> 32);
+}
+
+/* Letters (case folded) form words; other bytes end them. */
+static void cm_update_words(cm_model *m, uint8_t c) {
+    uint32_t lower = c | 32u;
+    if (lower >= 'a' && lower <= 'z') {
+        m->word = (m->word + lower + 1) * 0x2F0B4C35U;
+    } else if (m->word) {
+        m->prev_word = m->word;
+        m->word = 0;
+    }
+}
+
+/* Computes the per-byte context hashes of the hashed tables. */
+static void cm_update_contexts(cm_model *m) {
+    uint64_t c8 = m->c8;
+    uint32_t *h = m->ctx_hash;
+    h[0] = cm_hash_bytes(c8 & 0xFFFF, 0x9E3779B97F4A7C15ULL);
+    h[1] = cm_hash_bytes(c8 & 0xFFFFFF, 0xC2B2AE3D27D4EB4FULL);
+    if (m->profile == CM_PROFILE_FAST) return;
+    h[2] = cm_hash_bytes(c8 & 0xFFFFFFFF, 0x165667B19E3779F9ULL);
+    h[3] = cm_hash_bytes(c8 & 0xFFFFFFFFFFFFULL, 0xD6E8FEB86659FD93ULL);
+    h[4] = m->word ^ cm_hash_bytes(m->word ? 0 : (c8 & 0xFF) + 256, 0x9FB21C651E98DF25ULL);
+    h[5] = cm_hash_mix(m->word + m->prev_word * 0x01000193U);
+}
+
+/* ---- match model ---------------------------------------------------------- */
+
+/* After a byte: extends the current match, or looks for a new one through the
+ * hash of the last CM_MATCH_MIN bytes, and records this position. */
+static void cm_match_update(cm_model *m) {
+    uint32_t pos = m->pos;
+    const uint8_t *hist = m->hist;
+    if (m->match_len > 0) {
+        if (hist[m->match_ptr] == hist[pos - 1]) {
+            m->match_ptr++;
+            if (m->match_len < 65535) m->match_len++;
+        } else {
+            m->match_len = 0;
+        }
+    }
+    if (pos < CM_MATCH_MIN) return;
+    uint32_t h = cm_hash_bytes(m->c8 & 0xFFFFFFFFFFFFULL, 0x9E3779B97F4A7C15ULL) >> (32 - m->match_bits);
+    if (m->match_len == 0) {
+        uint32_t cand = m->match_table[h];
+        if (cand > 0) {
+            uint32_t len = 0;
+            while (len < CM_MATCH_VERIFY && len < cand && hist[cand - 1 - len] == hist[pos - 1 - len]) len++;
+            if (len >= CM_MATCH_MIN) {
+                m->match_len = len;
+                m->match_ptr = cand;
+            }
+        }
+    }
+    m->match_table[h] = pos;
+}
+
+/* Match length in 0..39: exact up to 15, then two steps per doubling. */
+static inline uint32_t cm_match_bucket(uint32_t len) {
+    if (len < 16) return len;
+    uint32_t b = 16;
+    while (len >= 32) {
+        len >>= 1;
+        b += 2;
+    }
+    return b + (len >= 24);
+}
+
+/* The match model's input for this bit: the stretched probability that the
+ * bit follows the match, signed by the predicted bit. */
+static inline int32_t cm_match_input(cm_model *m) {
+    m->match_bit = -1;
+    if (m->match_len == 0) return 0;
+    uint32_t expected = m->hist[m->match_ptr] | 256u;
+    if ((expected >> (8 - m->bitpos)) != m->c0) {
+        m->match_len = 0; /* the byte diverged from the match */
+        return 0;
+    }
+    m->match_bit = (int)((expected >> (7 - m->bitpos)) & 1);
+    m->match_sm_ctx = cm_match_bucket(m->match_len) * 2 + (uint32_t)m->match_bit;
+    return m->tab.stretch[cm_sm_p12(m->match_sm[m->match_sm_ctx])];
+}
+
+/* ---- predict / update ------------------------------------------------------ */
+
+/* Gathers the states of this bit from every context and the mixer inputs. */
+static inline void cm_gather(cm_model *m) {
+    int k = 0;
+    m->state[k] = &m->o0[m->c0];
+    m->sm_entry[k] = &m->sm[k][*m->state[k]];
+    k++;
+    m->state[k] = &m->o1[((m->c8 & 0xFF) << 8) | m->c0];
+    m->sm_entry[k] = &m->sm[k][*m->state[k]];
+    k++;
+    for (int i = 0; i < m->n_hashed; i++, k++) {
+        m->state[k] = m->bucket[i] + m->nib;
+        m->sm_entry[k] = &m->sm[k][*m->state[k]];
+    }
+    m->n_states = k;
+    int32_t *in = m->in;
+    in[0] = 256;
+    for (int i = 0; i < k; i++) in[i + 1] = m->tab.stretch[cm_sm_p12(*m->sm_entry[i])];
+    m->n_in = k + 1;
+}
+
+/* Returns P(next bit = 1) in 1/65536 units, 1..65535. */
+static inline uint32_t cm_predict(cm_model *m) {
+    cm_gather(m);
+    const cm_tables *t = &m->tab;
+    int p;
+    if (m->profile == CM_PROFILE_FAST) {
+        int x = cm_mixer_dot(&m->mix_a, t, m->in, m->n_in, m->c0);
+        m->mix_x = x;
+        int pa = cm_apm_predict(&m->apm_order0, x, m->c0);
+        p = (cm_squash(t, x) + pa * 3) >> 2;
+    } else {
+        m->in[m->n_in++] = cm_match_input(m);
+        uint32_t mctx = m->match_len == 0 ? 0 : 1 + (cm_match_bucket(m->match_len) >> 1);
+        int xa = cm_mixer_dot(&m->mix_a, t, m->in, m->n_in, m->c0);
+        int xb = cm_mixer_dot(&m->mix_b, t, m->in, m->n_in, mctx * 8 + (uint32_t)m->bitpos);
+        int x = (xa + xb) >> 1;
+        m->mix_x = x;
+        uint32_t c1 = (uint32_t)(m->c8 & 0xFF), c2 = (uint32_t)((m->c8 >> 8) & 0xFF);
+        int p0 = cm_apm_predict(&m->apm_order0, x, m->c0);
+        int p1 = cm_apm_predict(&m->apm_order1, x, m->c0 | c1 << 8);
+        int p2 = cm_apm_predict(&m->apm_order2, x,
+                                (cm_hash_mix(c1 | c2 << 8) * 0x100u ^ m->c0) & 0xFFFF);
+        p = (cm_squash(t, x) + p0 + p1 + p2) >> 2;
+    }
+    if (p < 32) p = 32;
+    if (p > 65536 - 32) p = 65536 - 32;
+    m->p16 = p;
+    return (uint32_t)p;
+}
+
+/* Called after the last bit of a byte: shifts it into the history. */
+static void cm_end_byte(cm_model *m) {
+    uint8_t c = (uint8_t)m->c0;
+    m->pos++;
+    m->c8 = (m->c8 << 8) | c;
+    m->c0 = 1;
+    m->bitpos = 0;
+    if (m->profile == CM_PROFILE_STRONG) {
+        cm_update_words(m, c);
+        cm_match_update(m);
+    }
+    cm_update_contexts(m);
+}
+
+static inline void cm_update(cm_model *m, int bit) {
+    const cm_tables *t = &m->tab;
+    for (int i = 0; i < m->n_states; i++) {
+        *m->state[i] = t->next[*m->state[i]][bit];
+        cm_sm_update(m->sm_entry[i], bit, 1023, t->recip);
+    }
+    cm_mixer_train(&m->mix_a, m->in, m->n_in, bit);
+    cm_apm_update(&m->apm_order0, bit);
+    if (m->profile == CM_PROFILE_STRONG) {
+        cm_mixer_train(&m->mix_b, m->in, m->n_in, bit);
+        cm_apm_update(&m->apm_order1, bit);
+        cm_apm_update(&m->apm_order2, bit);
+        if (m->match_bit >= 0) cm_sm_update(&m->match_sm[m->match_sm_ctx], bit, 1023, t->recip);
+    }
+    m->c0 = (m->c0 << 1) | (uint32_t)bit;
+    m->nib = (m->nib << 1) | (uint32_t)bit;
+    m->bitpos++;
+    if (m->bitpos == 8) cm_end_byte(m);
+    if (m->bitpos == 0 || m->bitpos == 4) {
+        m->nib = 1;
+        cm_select_buckets(m);
+    }
+}
+
+/* ---- allocation ----------------------------------------------------------- */
+
+static void cm_model_free(cm_model *m) {
+    if (!m) return;
+    free(m->o1);
+    for (int i = 0; i < CM_MAX_HASHED; i++) free(m->table_mem[i]);
+    free(m->match_table);
+    free(m->mix_a.weights);
+    free(m->mix_b.weights);
+    free(m->apm_order0.t);
+    free(m->apm_order1.t);
+    free(m->apm_order2.t);
+    free(m);
+}
+
+/* Allocates a fresh model for `profile` with hashed tables of 2^table_log bytes. */
+static cm_model *cm_model_new(int profile, int table_log, const uint8_t *hist) {
+    cm_model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    cm_init_tables(&m->tab);
+    m->profile = profile;
+    m->hist = hist;
+    m->c0 = 1;
+    m->nib = 1;
+    m->bucket_bits = (uint32_t)table_log - 4;
+    m->n_hashed = profile == CM_PROFILE_FAST ? 2 : 6;
+    int n_inputs = 1 + 2 + m->n_hashed + (profile == CM_PROFILE_STRONG);
+    int ok = (m->o1 = calloc(65536, 1)) != NULL;
+    for (int i = 0; i < m->n_hashed && ok; i++) {
+        /* Aligned so that a bucket and its two neighbours share a cache line. */
+        ok = (m->table_mem[i] = calloc(((size_t)1 << table_log) + 64, 1)) != NULL;
+        if (ok) m->table[i] = m->table_mem[i] + (64 - (uintptr_t)m->table_mem[i] % 64) % 64;
+    }
+    ok = ok && cm_mixer_init(&m->mix_a, 256, n_inputs, profile == CM_PROFILE_FAST ? 6 : 4);
+    ok = ok && cm_apm_init(&m->apm_order0, &m->tab, 256, 7);
+    if (ok && profile == CM_PROFILE_STRONG) {
+        m->match_bits = (uint32_t)table_log - 2;
+        ok = (m->match_table = calloc((size_t)1 << m->match_bits, sizeof *m->match_table)) != NULL;
+        ok = ok && cm_mixer_init(&m->mix_b, 33 * 8, n_inputs, 4);
+        ok = ok && cm_apm_init(&m->apm_order1, &m->tab, 65536, 7);
+        ok = ok && cm_apm_init(&m->apm_order2, &m->tab, 65536, 7);
+        for (int i = 0; i < 64 * 2; i++) m->match_sm[i] = m->tab.state_p0[0];
+    }
+    if (!ok) {
+        cm_model_free(m);
+        return NULL;
+    }
+    for (int k = 0; k < CM_MAX_HASHED + 2; k++)
+        for (int s = 0; s < 256; s++) m->sm[k][s] = m->tab.state_p0[s];
+    cm_update_contexts(m);
+    cm_select_buckets(m);
+    return m;
+}
+
+/* ---- block coding --------------------------------------------------------- */
+
+/* -log2(q / 65536) summed over a histogram of the probabilities given to the
+ * coded outcomes. */
+static double cm_ideal_bits(const uint32_t *outcome_hist) {
+    double bits = 0;
+    for (uint32_t q = 1; q < 65536; q++)
+        if (outcome_hist[q]) bits += outcome_hist[q] * (16.0 - log2((double)q));
+    return bits;
+}
+
+static int cm_profile_of_level(int level) {
+    return level >= 6 ? CM_PROFILE_STRONG : CM_PROFILE_FAST;
+}
+
+circa_status circa__cm_encode(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
+                              size_t *out_len, uint8_t *param, int level,
+                              double *ideal_bits) {
+    if ((!src && n) || (!dst && cap) || !out_len || !param || level < 1 || level > 9)
+        return CIRCA_E_PARAM;
+    if (n > UINT32_MAX - 1) return CIRCA_E_LIMIT;
+    int profile = cm_profile_of_level(level);
+    int table_log = cm_choose_table_log(n, level);
+    *param = (uint8_t)(profile << 5 | table_log);
+    if (ideal_bits) *ideal_bits = 0;
+
+    circa_rc_enc enc;
+    circa_rc_enc_init(&enc, dst, cap);
+    if (n > 0) {
+        cm_model *m = cm_model_new(profile, table_log, src);
+        uint32_t *hist = ideal_bits ? calloc(65536, sizeof *hist) : NULL;
+        if (!m || (ideal_bits && !hist)) {
+            cm_model_free(m);
+            free(hist);
+            return CIRCA_E_NOMEM;
+        }
+        for (size_t i = 0; i < n && !enc.overflow; i++) {
+            for (int b = 7; b >= 0; b--) {
+                int bit = (src[i] >> b) & 1;
+                uint32_t p = cm_predict(m);
+                if (hist) hist[bit ? p : 65536 - p]++;
+                circa_rc_encode_bit(&enc, bit, p);
+                cm_update(m, bit);
+            }
+        }
+        cm_model_free(m);
+        if (hist) *ideal_bits = cm_ideal_bits(hist);
+        free(hist);
+    }
+    size_t len = circa_rc_enc_finish(&enc);
+    if (enc.overflow || len == 0) return CIRCA_E_DST_SIZE;
+    *out_len = len;
+    return CIRCA_OK;
+}
+
+circa_status circa__cm_decode(const uint8_t *src, size_t n, uint8_t *dst, size_t raw_size,
+                              uint8_t param) {
+    if (!cm_param_valid(param)) return CIRCA_E_FORMAT;
+    if ((!src && n) || (!dst && raw_size)) return CIRCA_E_PARAM;
+    if (raw_size > UINT32_MAX - 1) return CIRCA_E_LIMIT;
+    circa_rc_dec dec;
+    circa_rc_dec_init(&dec, src, n);
+    if (dec.bad_start) return CIRCA_E_FORMAT;
+    if (raw_size > 0) {
+        cm_model *m = cm_model_new(param >> 5, param & 31, dst);
+        if (!m) return CIRCA_E_NOMEM;
+        for (size_t i = 0; i < raw_size; i++) {
+            /* A valid stream is never read past its end: stop at the first overrun. */
+            if (dec.overrun) break;
+            uint32_t c = 0;
+            for (int b = 0; b < 8; b++) {
+                int bit = circa_rc_decode_bit(&dec, cm_predict(m));
+                c = (c << 1) | (uint32_t)bit;
+                if (b == 7) dst[i] = (uint8_t)c; /* before cm_update reads it as history */
+                cm_update(m, bit);
+            }
+        }
+        cm_model_free(m);
+    }
+    return circa_rc_dec_finish(&dec) ? CIRCA_E_FORMAT : CIRCA_OK;
+}
