@@ -43,8 +43,7 @@ static void usage(FILE *out) {
 }
 
 static int usage_error(const char *what, const char *arg) {
-    fprintf(stderr, "circa: %s%s%s\n", what, arg ? ": " : "", arg ? arg : "");
-    fprintf(stderr, "Try 'circa help'.\n");
+    fprintf(stderr, "circa: %s%s%s (see 'circa help')\n", what, arg ? ": " : "", arg ? arg : "");
     return EXIT_USAGE;
 }
 

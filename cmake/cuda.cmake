@@ -56,6 +56,15 @@ if(NOT _circa_cuda_mode STREQUAL "OFF")
     endif()
   endif()
 
+  # A bare name ("nvcc") or relative path: resolve it on PATH.
+  if(NOT _circa_nvcc STREQUAL "" AND NOT IS_ABSOLUTE "${_circa_nvcc}")
+    find_program(_circa_nvcc_abs "${_circa_nvcc}" NO_CACHE)
+    if(_circa_nvcc_abs)
+      set(_circa_nvcc "${_circa_nvcc_abs}")
+    endif()
+    unset(_circa_nvcc_abs)
+  endif()
+
   # ---- 2. sanity-check it (cheap: one nvcc --version) -----------------------
   set(_circa_why "")
   if(_circa_nvcc STREQUAL "")

@@ -1,6 +1,14 @@
 // cuda/saxpy.cu: the one kernel in circa: single-precision y = a*x + y, used by
 // circa_cuda_selftest() to prove the CUDA build end to end. Built only when
 // CIRCA_HAVE_CUDA; whole-program compilation, no device link step.
+//
+// No C++ runtime: cuda/CMakeLists.txt compiles .cu files with -fno-exceptions
+// and -fno-threadsafe-statics, so libcirca.a links into a plain C program
+// with cc (no libstdc++). The second flag makes the function-local static in
+// each nvcc-generated launch stub unguarded, so every kernel launch in this
+// file happens under launch_lock. Keep it that way for any kernel added here.
+#include <pthread.h>
+
 #include <cuda_runtime_api.h>
 
 #include "cuda_internal.h"
@@ -17,9 +25,9 @@ __global__ void saxpy_kernel(float a, const float *__restrict__ x, float *__rest
         y[i] = __fadd_rn(__fmul_rn(a, x[i]), y[i]);
 }
 
-} // namespace
+pthread_mutex_t launch_lock = PTHREAD_MUTEX_INITIALIZER;
 
-extern "C" int circa_cuda__saxpy(int device, float a, const float *x, float *y, size_t n)
+int saxpy_locked(int device, float a, const float *x, float *y, size_t n)
 {
     int prev = 0;
     cudaError_t err = cudaGetDevice(&prev);
@@ -58,4 +66,14 @@ done:
 restore:
     cudaSetDevice(prev);
     return (int)err;
+}
+
+} // namespace
+
+extern "C" int circa_cuda__saxpy(int device, float a, const float *x, float *y, size_t n)
+{
+    pthread_mutex_lock(&launch_lock);
+    int err = saxpy_locked(device, a, x, y, n);
+    pthread_mutex_unlock(&launch_lock);
+    return err;
 }

@@ -4,7 +4,7 @@
 set -eu
 
 # Build and test dependencies (required).
-BUILD="cmake make gcc pkg-config zlib1g-dev libpng-dev libsndfile1-dev libfftw3-dev libcriterion-dev"
+BUILD="cmake make gcc pkg-config zlib1g-dev libdeflate-dev libpng-dev libsndfile1-dev libfftw3-dev libcriterion-dev"
 # Tools the tests and demo compare against or drive (optional for the library itself).
 TOOLS="gzip xz-utils zstd brotli clang valgrind"
 

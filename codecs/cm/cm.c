@@ -39,8 +39,8 @@ enum {
     CM_TABLE_LOG_MAX_STRONG = 22,
     CM_MATCH_MIN = 6,       /* bytes hashed to find a match candidate */
     CM_MATCH_VERIFY = 32,   /* bytes compared backwards to measure a new match */
-    CM_MAX_HASHED = 7,      /* hashed context tables */
-    CM_MAX_INPUTS = 12      /* mixer inputs, bias included */
+    CM_MAX_HASHED = 8,      /* hashed context tables */
+    CM_MAX_INPUTS = 12      /* mixer inputs, bias included (a weight set's stride) */
 };
 
 /* The table size log a level may use at most. */
@@ -260,10 +260,27 @@ static inline void cm_mixer_train(cm_mixer *m, const int32_t *in, int n, int bit
 
 /* ---- the model ----------------------------------------------------------- */
 
+/* Context tables per profile. The hot functions take `strong` as a constant
+ * so that each profile gets its own code with fixed loop counts. */
+enum {
+    CM_HASHED_FAST = 2,   /* orders 2, 3 */
+    CM_HASHED_STRONG = 8  /* orders 2, 3, 4, 6, two word, two record/sparse */
+};
+#define CM_N_HASHED(strong) ((strong) ? CM_HASHED_STRONG : CM_HASHED_FAST)
+#define CM_N_STATES(strong) (2 + CM_N_HASHED(strong))
+#define CM_N_INPUTS(strong) (1 + CM_N_STATES(strong) + ((strong) ? 1 : 0))
+
+#if defined(__GNUC__)
+#define CM_PREFETCH(p) __builtin_prefetch(p)
+#define CM_HOT __attribute__((always_inline)) static inline
+#else
+#define CM_PREFETCH(p) ((void)(p))
+#define CM_HOT static inline
+#endif
+
 typedef struct cm_model {
     cm_tables tab;
-    int profile;
-    int n_hashed;
+    int strong;
     uint32_t bucket_bits;
 
     /* history: hist[0..pos) are the bytes coded so far */
@@ -275,6 +292,10 @@ typedef struct cm_model {
     uint64_t c8;     /* the last 8 bytes, most recent in the low byte */
     uint32_t word, prev_word;
 
+    /* record detection: a distance at which bytes keep repeating */
+    uint32_t last_pos[256], last_dist[256];
+    uint32_t rec_len, rec_cand, rec_hits;
+
     /* direct tables for orders 0 and 1, hashed tables for the rest */
     uint8_t o0[256];
     uint8_t *o1;
@@ -283,27 +304,26 @@ typedef struct cm_model {
     uint32_t ctx_hash[CM_MAX_HASHED];
     uint8_t *bucket[CM_MAX_HASHED];
 
-    /* states used for this bit and their StateMaps */
-    int n_states;
+    /* the states used for this bit and their StateMaps */
     uint8_t *state[CM_MAX_HASHED + 2];
     uint32_t *sm_entry[CM_MAX_HASHED + 2];
     uint32_t sm[CM_MAX_HASHED + 2][256];
 
-    /* match model */
+    /* match model: the byte after an earlier occurrence of the recent bytes */
     uint32_t *match_table;
     uint32_t match_bits;
-    uint32_t match_ptr, match_len;
+    uint32_t match_ptr;      /* index of the predicted byte; valid if match_on */
+    uint32_t match_len;      /* bytes the match has agreed since its last miss */
+    uint32_t match_misses;   /* recent byte mispredictions, a 4-bit shift register */
+    int match_on;
     int match_bit;           /* predicted bit, or -1 */
     uint32_t match_sm_ctx;
-    uint32_t match_sm[64 * 2];
+    uint32_t match_sm[16 * 16 * 2];
 
     /* mixing and refinement */
     int32_t in[CM_MAX_INPUTS];
-    int n_in;
     cm_mixer mix_a, mix_b;
-    int mix_x;
-    cm_apm apm_order0, apm_order1, apm_order2;
-    int p16;
+    cm_apm apm_order0, apm_order1;
 } cm_model;
 
 static uint32_t cm_hash_mix(uint32_t h) {
@@ -315,10 +335,14 @@ static uint32_t cm_hash_mix(uint32_t h) {
     return h;
 }
 
+static inline uint32_t cm_hash_bytes(uint64_t bytes, uint64_t mult) {
+    return (uint32_t)((bytes * mult) >> 32);
+}
+
 /* Finds (or claims) the bucket of hash h among three neighbours: the first
  * byte is a check byte; on a miss the neighbour whose first node has seen the
  * fewest bits is cleared and reused. */
-static uint8_t *cm_find_bucket(cm_model *m, uint8_t *table, uint32_t h) {
+static uint8_t *cm_find_bucket(const cm_model *m, uint8_t *table, uint32_t h) {
     uint8_t check = (uint8_t)h;
     uint32_t base = h >> (32 - m->bucket_bits);
     uint8_t *cand[3];
@@ -334,26 +358,16 @@ static uint8_t *cm_find_bucket(cm_model *m, uint8_t *table, uint32_t h) {
     return victim;
 }
 
-#if defined(__GNUC__)
-#define CM_PREFETCH(p) __builtin_prefetch(p)
-#else
-#define CM_PREFETCH(p) ((void)(p))
-#endif
-
 /* Called at each nibble boundary: selects every hashed context's bucket. The
  * tables are far larger than the caches, so all lines are requested first and
  * their misses overlap. */
-static void cm_select_buckets(cm_model *m) {
+CM_HOT void cm_select_buckets(cm_model *m, const int strong) {
     uint32_t salt = m->c0 * 0x9E3779B1U, h[CM_MAX_HASHED];
-    for (int i = 0; i < m->n_hashed; i++) {
+    for (int i = 0; i < CM_N_HASHED(strong); i++) {
         h[i] = cm_hash_mix(m->ctx_hash[i] + salt);
         CM_PREFETCH(m->table[i] + ((size_t)(h[i] >> (32 - m->bucket_bits)) << 4));
     }
-    for (int i = 0; i < m->n_hashed; i++) m->bucket[i] = cm_find_bucket(m, m->table[i], h[i]);
-}
-
-static inline uint32_t cm_hash_bytes(uint64_t bytes, uint64_t mult) {
-    return (uint32_t)((bytes * mult) >> 32);
+    for (int i = 0; i < CM_N_HASHED(strong); i++) m->bucket[i] = cm_find_bucket(m, m->table[i], h[i]);
 }
 
 /* Letters (case folded) form words; other bytes end them. */
@@ -367,125 +381,142 @@ static void cm_update_words(cm_model *m, uint8_t c) {
     }
 }
 
+/* Fixed-width records show up as one distance at which byte values keep
+ * recurring; adopt a distance once it has been seen repeating 8 times. */
+static void cm_update_record(cm_model *m, uint8_t c) {
+    uint32_t dist = m->pos - m->last_pos[c];
+    if (dist >= 2 && dist <= 65535 && dist == m->last_dist[c]) {
+        if (dist == m->rec_cand) {
+            if (++m->rec_hits >= 8) m->rec_len = dist;
+        } else {
+            m->rec_cand = dist;
+            m->rec_hits = 1;
+        }
+    }
+    m->last_dist[c] = dist;
+    m->last_pos[c] = m->pos;
+}
+
+/* The byte `back` positions before the next one, or 0 before the start. */
+static inline uint32_t cm_byte_back(const cm_model *m, uint32_t back) {
+    return back <= m->pos ? m->hist[m->pos - back] : 0;
+}
+
 /* Computes the per-byte context hashes of the hashed tables. */
 static void cm_update_contexts(cm_model *m) {
     uint64_t c8 = m->c8;
     uint32_t *h = m->ctx_hash;
     h[0] = cm_hash_bytes(c8 & 0xFFFF, 0x9E3779B97F4A7C15ULL);
     h[1] = cm_hash_bytes(c8 & 0xFFFFFF, 0xC2B2AE3D27D4EB4FULL);
-    if (m->profile == CM_PROFILE_FAST) return;
+    if (!m->strong) return;
     h[2] = cm_hash_bytes(c8 & 0xFFFFFFFF, 0x165667B19E3779F9ULL);
     h[3] = cm_hash_bytes(c8 & 0xFFFFFFFFFFFFULL, 0xD6E8FEB86659FD93ULL);
     h[4] = m->word ^ cm_hash_bytes(m->word ? 0 : (c8 & 0xFF) + 256, 0x9FB21C651E98DF25ULL);
     h[5] = cm_hash_mix(m->word + m->prev_word * 0x01000193U);
+    if (m->rec_len) {
+        uint32_t above = cm_byte_back(m, m->rec_len), above2 = cm_byte_back(m, 2 * m->rec_len);
+        h[6] = cm_hash_mix(above | above2 << 8 | m->rec_len << 16);
+        h[7] = cm_hash_mix((above | (uint32_t)(c8 & 0xFF) << 8 | m->rec_len << 16) + 0x3C6EF372U);
+    } else {
+        h[6] = cm_hash_mix((uint32_t)((c8 >> 8) & 0xFFFF) + 0x7F4A7C15U);   /* bytes 2-3 */
+        h[7] = cm_hash_mix((uint32_t)((c8 >> 16) & 0xFFFF) + 0xA54FF53AU);  /* bytes 3-4 */
+    }
 }
 
 /* ---- match model ---------------------------------------------------------- */
 
-/* After a byte: extends the current match, or looks for a new one through the
- * hash of the last CM_MATCH_MIN bytes, and records this position. */
-static void cm_match_update(cm_model *m) {
+/* The longest match among recent candidates is followed byte by byte. A miss
+ * does not end it at once (records differ in a few fields): it keeps
+ * predicting, with its recent misses as context, until it misses too often or
+ * a better candidate appears. */
+static void cm_match_update(cm_model *m, uint8_t c) {
     uint32_t pos = m->pos;
     const uint8_t *hist = m->hist;
-    if (m->match_len > 0) {
-        if (hist[m->match_ptr] == hist[pos - 1]) {
-            m->match_ptr++;
-            if (m->match_len < 65535) m->match_len++;
-        } else {
-            m->match_len = 0;
-        }
+    if (m->match_on) {
+        int miss = hist[m->match_ptr] != c;
+        m->match_misses = ((m->match_misses << 1) | (uint32_t)miss) & 15;
+        m->match_len = miss ? 0 : m->match_len < 65535 ? m->match_len + 1 : 65535;
+        m->match_ptr++;
+        if (miss && (m->match_misses & 7) == 7) m->match_on = 0;
     }
     if (pos < CM_MATCH_MIN) return;
     uint32_t h = cm_hash_bytes(m->c8 & 0xFFFFFFFFFFFFULL, 0x9E3779B97F4A7C15ULL) >> (32 - m->match_bits);
-    if (m->match_len == 0) {
+    if (!m->match_on || m->match_len < 16) {
         uint32_t cand = m->match_table[h];
-        if (cand > 0) {
+        if (cand > 0 && cand != m->match_ptr) {
             uint32_t len = 0;
             while (len < CM_MATCH_VERIFY && len < cand && hist[cand - 1 - len] == hist[pos - 1 - len]) len++;
-            if (len >= CM_MATCH_MIN) {
+            if (len >= CM_MATCH_MIN && (!m->match_on || len > m->match_len)) {
+                m->match_on = 1;
                 m->match_len = len;
                 m->match_ptr = cand;
+                m->match_misses = 0;
             }
         }
     }
     m->match_table[h] = pos;
 }
 
-/* Match length in 0..39: exact up to 15, then two steps per doubling. */
+/* Match length in 0..15: exact up to 7, then two steps per doubling. */
 static inline uint32_t cm_match_bucket(uint32_t len) {
-    if (len < 16) return len;
-    uint32_t b = 16;
-    while (len >= 32) {
+    if (len < 8) return len;
+    uint32_t b = 8;
+    while (len >= 16 && b < 14) {
         len >>= 1;
         b += 2;
     }
-    return b + (len >= 24);
+    return b + (len >= 12);
 }
 
 /* The match model's input for this bit: the stretched probability that the
- * bit follows the match, signed by the predicted bit. */
-static inline int32_t cm_match_input(cm_model *m) {
+ * bit is the one the match predicts. */
+CM_HOT int32_t cm_match_input(cm_model *m) {
     m->match_bit = -1;
-    if (m->match_len == 0) return 0;
+    if (!m->match_on) return 0;
     uint32_t expected = m->hist[m->match_ptr] | 256u;
-    if ((expected >> (8 - m->bitpos)) != m->c0) {
-        m->match_len = 0; /* the byte diverged from the match */
-        return 0;
-    }
+    if ((expected >> (8 - m->bitpos)) != m->c0) return 0; /* this byte already differs */
     m->match_bit = (int)((expected >> (7 - m->bitpos)) & 1);
-    m->match_sm_ctx = cm_match_bucket(m->match_len) * 2 + (uint32_t)m->match_bit;
+    m->match_sm_ctx = (cm_match_bucket(m->match_len) * 16 + m->match_misses) * 2 + (uint32_t)m->match_bit;
     return m->tab.stretch[cm_sm_p12(m->match_sm[m->match_sm_ctx])];
 }
 
 /* ---- predict / update ------------------------------------------------------ */
 
-/* Gathers the states of this bit from every context and the mixer inputs. */
-static inline void cm_gather(cm_model *m) {
-    int k = 0;
-    m->state[k] = &m->o0[m->c0];
-    m->sm_entry[k] = &m->sm[k][*m->state[k]];
-    k++;
-    m->state[k] = &m->o1[((m->c8 & 0xFF) << 8) | m->c0];
-    m->sm_entry[k] = &m->sm[k][*m->state[k]];
-    k++;
-    for (int i = 0; i < m->n_hashed; i++, k++) {
-        m->state[k] = m->bucket[i] + m->nib;
-        m->sm_entry[k] = &m->sm[k][*m->state[k]];
+/* Gathers the states of this bit from every context into the mixer inputs. */
+CM_HOT void cm_gather(cm_model *m, const int strong) {
+    uint8_t **state = m->state;
+    state[0] = &m->o0[m->c0];
+    state[1] = &m->o1[((m->c8 & 0xFF) << 8) | m->c0];
+    for (int i = 0; i < CM_N_HASHED(strong); i++) state[i + 2] = m->bucket[i] + m->nib;
+    m->in[0] = 256;
+    for (int i = 0; i < CM_N_STATES(strong); i++) {
+        m->sm_entry[i] = &m->sm[i][*state[i]];
+        m->in[i + 1] = m->tab.stretch[cm_sm_p12(*m->sm_entry[i])];
     }
-    m->n_states = k;
-    int32_t *in = m->in;
-    in[0] = 256;
-    for (int i = 0; i < k; i++) in[i + 1] = m->tab.stretch[cm_sm_p12(*m->sm_entry[i])];
-    m->n_in = k + 1;
 }
 
-/* Returns P(next bit = 1) in 1/65536 units, 1..65535. */
-static inline uint32_t cm_predict(cm_model *m) {
-    cm_gather(m);
+/* Returns P(next bit = 1) in 1/65536 units. */
+CM_HOT uint32_t cm_predict(cm_model *m, const int strong) {
     const cm_tables *t = &m->tab;
+    cm_gather(m, strong);
     int p;
-    if (m->profile == CM_PROFILE_FAST) {
-        int x = cm_mixer_dot(&m->mix_a, t, m->in, m->n_in, m->c0);
-        m->mix_x = x;
+    if (!strong) {
+        int x = cm_mixer_dot(&m->mix_a, t, m->in, CM_N_INPUTS(0), m->c0);
         int pa = cm_apm_predict(&m->apm_order0, x, m->c0);
         p = (cm_squash(t, x) + pa * 3) >> 2;
     } else {
-        m->in[m->n_in++] = cm_match_input(m);
-        uint32_t mctx = m->match_len == 0 ? 0 : 1 + (cm_match_bucket(m->match_len) >> 1);
-        int xa = cm_mixer_dot(&m->mix_a, t, m->in, m->n_in, m->c0);
-        int xb = cm_mixer_dot(&m->mix_b, t, m->in, m->n_in, mctx * 8 + (uint32_t)m->bitpos);
+        m->in[CM_N_INPUTS(1) - 1] = cm_match_input(m);
+        uint32_t mctx = m->match_bit < 0 ? 0 : 1 + cm_match_bucket(m->match_len);
+        int xa = cm_mixer_dot(&m->mix_a, t, m->in, CM_N_INPUTS(1), m->c0);
+        int xb = cm_mixer_dot(&m->mix_b, t, m->in, CM_N_INPUTS(1), mctx * 8 + (uint32_t)m->bitpos);
         int x = (xa + xb) >> 1;
-        m->mix_x = x;
-        uint32_t c1 = (uint32_t)(m->c8 & 0xFF), c2 = (uint32_t)((m->c8 >> 8) & 0xFF);
+        uint32_t c1 = (uint32_t)(m->c8 & 0xFF);
         int p0 = cm_apm_predict(&m->apm_order0, x, m->c0);
         int p1 = cm_apm_predict(&m->apm_order1, x, m->c0 | c1 << 8);
-        int p2 = cm_apm_predict(&m->apm_order2, x,
-                                (cm_hash_mix(c1 | c2 << 8) * 0x100u ^ m->c0) & 0xFFFF);
-        p = (cm_squash(t, x) + p0 + p1 + p2) >> 2;
+        p = (cm_squash(t, x) + p0 + p1 * 2) >> 2;
     }
     if (p < 32) p = 32;
     if (p > 65536 - 32) p = 65536 - 32;
-    m->p16 = p;
     return (uint32_t)p;
 }
 
@@ -496,25 +527,25 @@ static void cm_end_byte(cm_model *m) {
     m->c8 = (m->c8 << 8) | c;
     m->c0 = 1;
     m->bitpos = 0;
-    if (m->profile == CM_PROFILE_STRONG) {
+    if (m->strong) {
         cm_update_words(m, c);
-        cm_match_update(m);
+        cm_update_record(m, c);
+        cm_match_update(m, c);
     }
     cm_update_contexts(m);
 }
 
-static inline void cm_update(cm_model *m, int bit) {
+CM_HOT void cm_update(cm_model *m, int bit, const int strong) {
     const cm_tables *t = &m->tab;
-    for (int i = 0; i < m->n_states; i++) {
+    for (int i = 0; i < CM_N_STATES(strong); i++) {
         *m->state[i] = t->next[*m->state[i]][bit];
         cm_sm_update(m->sm_entry[i], bit, 1023, t->recip);
     }
-    cm_mixer_train(&m->mix_a, m->in, m->n_in, bit);
+    cm_mixer_train(&m->mix_a, m->in, CM_N_INPUTS(strong), bit);
     cm_apm_update(&m->apm_order0, bit);
-    if (m->profile == CM_PROFILE_STRONG) {
-        cm_mixer_train(&m->mix_b, m->in, m->n_in, bit);
+    if (strong) {
+        cm_mixer_train(&m->mix_b, m->in, CM_N_INPUTS(strong), bit);
         cm_apm_update(&m->apm_order1, bit);
-        cm_apm_update(&m->apm_order2, bit);
         if (m->match_bit >= 0) cm_sm_update(&m->match_sm[m->match_sm_ctx], bit, 1023, t->recip);
     }
     m->c0 = (m->c0 << 1) | (uint32_t)bit;
@@ -523,7 +554,7 @@ static inline void cm_update(cm_model *m, int bit) {
     if (m->bitpos == 8) cm_end_byte(m);
     if (m->bitpos == 0 || m->bitpos == 4) {
         m->nib = 1;
-        cm_select_buckets(m);
+        cm_select_buckets(m, strong);
     }
 }
 
@@ -538,37 +569,33 @@ static void cm_model_free(cm_model *m) {
     free(m->mix_b.weights);
     free(m->apm_order0.t);
     free(m->apm_order1.t);
-    free(m->apm_order2.t);
     free(m);
 }
 
-/* Allocates a fresh model for `profile` with hashed tables of 2^table_log bytes. */
-static cm_model *cm_model_new(int profile, int table_log, const uint8_t *hist) {
+/* Allocates a fresh model with hashed tables of 2^table_log bytes. */
+static cm_model *cm_model_new(int strong, int table_log, const uint8_t *hist) {
     cm_model *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     cm_init_tables(&m->tab);
-    m->profile = profile;
+    m->strong = strong;
     m->hist = hist;
     m->c0 = 1;
     m->nib = 1;
     m->bucket_bits = (uint32_t)table_log - 4;
-    m->n_hashed = profile == CM_PROFILE_FAST ? 2 : 6;
-    int n_inputs = 1 + 2 + m->n_hashed + (profile == CM_PROFILE_STRONG);
     int ok = (m->o1 = calloc(65536, 1)) != NULL;
-    for (int i = 0; i < m->n_hashed && ok; i++) {
+    for (int i = 0; i < CM_N_HASHED(strong) && ok; i++) {
         /* Aligned so that a bucket and its two neighbours share a cache line. */
         ok = (m->table_mem[i] = calloc(((size_t)1 << table_log) + 64, 1)) != NULL;
         if (ok) m->table[i] = m->table_mem[i] + (64 - (uintptr_t)m->table_mem[i] % 64) % 64;
     }
-    ok = ok && cm_mixer_init(&m->mix_a, 256, n_inputs, profile == CM_PROFILE_FAST ? 6 : 4);
+    ok = ok && cm_mixer_init(&m->mix_a, 256, CM_N_INPUTS(strong), strong ? 4 : 6);
     ok = ok && cm_apm_init(&m->apm_order0, &m->tab, 256, 7);
-    if (ok && profile == CM_PROFILE_STRONG) {
+    if (ok && strong) {
         m->match_bits = (uint32_t)table_log - 2;
         ok = (m->match_table = calloc((size_t)1 << m->match_bits, sizeof *m->match_table)) != NULL;
-        ok = ok && cm_mixer_init(&m->mix_b, 33 * 8, n_inputs, 4);
+        ok = ok && cm_mixer_init(&m->mix_b, 17 * 8, CM_N_INPUTS(strong), 4);
         ok = ok && cm_apm_init(&m->apm_order1, &m->tab, 65536, 7);
-        ok = ok && cm_apm_init(&m->apm_order2, &m->tab, 65536, 7);
-        for (int i = 0; i < 64 * 2; i++) m->match_sm[i] = m->tab.state_p0[0];
+        for (size_t i = 0; i < sizeof m->match_sm / sizeof m->match_sm[0]; i++) m->match_sm[i] = m->tab.state_p0[0];
     }
     if (!ok) {
         cm_model_free(m);
@@ -577,7 +604,7 @@ static cm_model *cm_model_new(int profile, int table_log, const uint8_t *hist) {
     for (int k = 0; k < CM_MAX_HASHED + 2; k++)
         for (int s = 0; s < 256; s++) m->sm[k][s] = m->tab.state_p0[s];
     cm_update_contexts(m);
-    cm_select_buckets(m);
+    cm_select_buckets(m, strong);
     return m;
 }
 
@@ -592,8 +619,48 @@ static double cm_ideal_bits(const uint32_t *outcome_hist) {
     return bits;
 }
 
-static int cm_profile_of_level(int level) {
-    return level >= 6 ? CM_PROFILE_STRONG : CM_PROFILE_FAST;
+/* The encoder's loop, specialised per profile; stops early on overflow. */
+CM_HOT void cm_encode_bytes(cm_model *m, circa_rc_enc *enc, const uint8_t *src, size_t n,
+                            uint32_t *outcome_hist, const int strong) {
+    for (size_t i = 0; i < n && !enc->overflow; i++) {
+        for (int b = 7; b >= 0; b--) {
+            int bit = (src[i] >> b) & 1;
+            uint32_t p = cm_predict(m, strong);
+            if (outcome_hist) outcome_hist[bit ? p : 65536 - p]++;
+            circa_rc_encode_bit(enc, bit, p);
+            cm_update(m, bit, strong);
+        }
+    }
+}
+
+static void cm_encode_fast(cm_model *m, circa_rc_enc *enc, const uint8_t *src, size_t n, uint32_t *hist) {
+    cm_encode_bytes(m, enc, src, n, hist, 0);
+}
+
+static void cm_encode_strong(cm_model *m, circa_rc_enc *enc, const uint8_t *src, size_t n, uint32_t *hist) {
+    cm_encode_bytes(m, enc, src, n, hist, 1);
+}
+
+/* The decoder's loop; a valid stream is never read past its end, so the
+ * first overrun ends it. */
+CM_HOT void cm_decode_bytes(cm_model *m, circa_rc_dec *dec, uint8_t *dst, size_t n, const int strong) {
+    for (size_t i = 0; i < n && !dec->overrun; i++) {
+        uint32_t c = 0;
+        for (int b = 0; b < 8; b++) {
+            int bit = circa_rc_decode_bit(dec, cm_predict(m, strong));
+            c = (c << 1) | (uint32_t)bit;
+            if (b == 7) dst[i] = (uint8_t)c; /* stored before cm_update reads it as history */
+            cm_update(m, bit, strong);
+        }
+    }
+}
+
+static void cm_decode_fast(cm_model *m, circa_rc_dec *dec, uint8_t *dst, size_t n) {
+    cm_decode_bytes(m, dec, dst, n, 0);
+}
+
+static void cm_decode_strong(cm_model *m, circa_rc_dec *dec, uint8_t *dst, size_t n) {
+    cm_decode_bytes(m, dec, dst, n, 1);
 }
 
 circa_status circa__cm_encode(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
@@ -602,30 +669,23 @@ circa_status circa__cm_encode(const uint8_t *src, size_t n, uint8_t *dst, size_t
     if ((!src && n) || (!dst && cap) || !out_len || !param || level < 1 || level > 9)
         return CIRCA_E_PARAM;
     if (n > UINT32_MAX - 1) return CIRCA_E_LIMIT;
-    int profile = cm_profile_of_level(level);
+    int strong = level >= 6;
     int table_log = cm_choose_table_log(n, level);
-    *param = (uint8_t)(profile << 5 | table_log);
+    *param = (uint8_t)((strong ? CM_PROFILE_STRONG : CM_PROFILE_FAST) << 5 | table_log);
     if (ideal_bits) *ideal_bits = 0;
 
     circa_rc_enc enc;
     circa_rc_enc_init(&enc, dst, cap);
     if (n > 0) {
-        cm_model *m = cm_model_new(profile, table_log, src);
+        cm_model *m = cm_model_new(strong, table_log, src);
         uint32_t *hist = ideal_bits ? calloc(65536, sizeof *hist) : NULL;
         if (!m || (ideal_bits && !hist)) {
             cm_model_free(m);
             free(hist);
             return CIRCA_E_NOMEM;
         }
-        for (size_t i = 0; i < n && !enc.overflow; i++) {
-            for (int b = 7; b >= 0; b--) {
-                int bit = (src[i] >> b) & 1;
-                uint32_t p = cm_predict(m);
-                if (hist) hist[bit ? p : 65536 - p]++;
-                circa_rc_encode_bit(&enc, bit, p);
-                cm_update(m, bit);
-            }
-        }
+        if (strong) cm_encode_strong(m, &enc, src, n, hist);
+        else cm_encode_fast(m, &enc, src, n, hist);
         cm_model_free(m);
         if (hist) *ideal_bits = cm_ideal_bits(hist);
         free(hist);
@@ -645,19 +705,11 @@ circa_status circa__cm_decode(const uint8_t *src, size_t n, uint8_t *dst, size_t
     circa_rc_dec_init(&dec, src, n);
     if (dec.bad_start) return CIRCA_E_FORMAT;
     if (raw_size > 0) {
-        cm_model *m = cm_model_new(param >> 5, param & 31, dst);
+        int strong = (param >> 5) == CM_PROFILE_STRONG;
+        cm_model *m = cm_model_new(strong, param & 31, dst);
         if (!m) return CIRCA_E_NOMEM;
-        for (size_t i = 0; i < raw_size; i++) {
-            /* A valid stream is never read past its end: stop at the first overrun. */
-            if (dec.overrun) break;
-            uint32_t c = 0;
-            for (int b = 0; b < 8; b++) {
-                int bit = circa_rc_decode_bit(&dec, cm_predict(m));
-                c = (c << 1) | (uint32_t)bit;
-                if (b == 7) dst[i] = (uint8_t)c; /* before cm_update reads it as history */
-                cm_update(m, bit);
-            }
-        }
+        if (strong) cm_decode_strong(m, &dec, dst, raw_size);
+        else cm_decode_fast(m, &dec, dst, raw_size);
         cm_model_free(m);
     }
     return circa_rc_dec_finish(&dec) ? CIRCA_E_FORMAT : CIRCA_OK;
