@@ -84,7 +84,11 @@ static int parse_threads(const char *s, unsigned *out) {
     return 0;
 }
 
-/* Parses one short-option cluster such as -9kc or -T4; returns 0, or an exit code. */
+/* Parse results: keep going, stop with success (help or version printed),
+ * or stop with a usage error (message printed). */
+enum { PARSE_GO = 0, PARSE_DONE = -1 };
+
+/* Parses one short-option cluster such as -9kc or -T4. */
 static int parse_short(cli_opts *o, char **argv, int *i) {
     const char *a = argv[*i];
     for (size_t k = 1; a[k]; k++) {
@@ -100,15 +104,15 @@ static int parse_short(cli_opts *o, char **argv, int *i) {
         case 'k': o->rm = 0; break;
         case 'q': o->verbosity = 0; break;
         case 'v': o->verbosity++; break;
-        case 'h': usage(stdout); return -EXIT_OK - 100;
-        case 'V': return -print_version(0) - 100;
+        case 'h': usage(stdout); return PARSE_DONE;
+        case 'V': print_version(0); return PARSE_DONE;
         case 'o':
         case 'T': {
             const char *val = a[k + 1] ? a + k + 1 : argv[++*i];
             if (!val) return usage_error("option needs a value", a);
             if (ch == 'o') o->out_name = val;
             else if (parse_threads(val, &o->threads)) return usage_error("bad thread count", val);
-            return 0;
+            return PARSE_GO;
         }
         default: {
             char opt[3] = {'-', ch, 0};
@@ -116,7 +120,7 @@ static int parse_short(cli_opts *o, char **argv, int *i) {
         }
         }
     }
-    return 0;
+    return PARSE_GO;
 }
 
 static int parse_long(cli_opts *o, const char *a) {
@@ -124,7 +128,7 @@ static int parse_long(cli_opts *o, const char *a) {
         {"--decompress", 'd'}, {"--test", 't'}, {"--list", 'l'}, {"--stdout", 'c'},
         {"--force", 'f'}, {"--keep", 'k'}, {"--quiet", 'q'}, {"--verbose", 'v'},
         {"--help", 'h'}, {"--version", 'V'}, {"--compress", 'z'}};
-    if (strcmp(a, "--rm") == 0) { o->rm = 1; return 0; }
+    if (strcmp(a, "--rm") == 0) { o->rm = 1; return PARSE_GO; }
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(a, map[i].name) == 0) {
             char buf[3] = {'-', map[i].short_form, 0};
@@ -161,8 +165,8 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--") == 0) only_files = 1;
         else if (a[1] == '-') r = parse_long(&o, a);
         else r = parse_short(&o, argv, &i);
-        if (r <= -100) return -(r + 100); /* -h or -V: done */
-        if (r) return r;
+        if (r == PARSE_DONE) return EXIT_OK;
+        if (r != PARSE_GO) return r;
     }
     if (special == 'h') { usage(stdout); return EXIT_OK; }
     if (special == 'V') return print_version(o.verbosity >= 2);

@@ -103,10 +103,9 @@ if(NOT _circa_cuda_mode STREQUAL "OFF")
       set(CMAKE_CUDA_ARCHITECTURES "75-real;80-real;90" CACHE STRING
         "CUDA architectures for circa's kernels")
     endif()
-    # No C++ standard needed beyond nvcc's default; whole-program compilation
-    # (no separable compilation, so no device-link step).
     # Targets whose link includes CUDA objects (circa_static, circa_shared and
-    # what links them) get the static runtime implicitly too; say so explicitly.
+    # what links them) link with the CUDA driver (g++) and get this runtime
+    # implicitly; keep it the static one, as CIRCA_CUDA_RUNTIME below.
     if(NOT DEFINED CMAKE_CUDA_RUNTIME_LIBRARY)
       set(CMAKE_CUDA_RUNTIME_LIBRARY Static)
     endif()
@@ -130,7 +129,7 @@ if(NOT _circa_cuda_mode STREQUAL "OFF")
       set_target_properties(circa_objs PROPERTIES
         CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}"
         CUDA_VISIBILITY_PRESET hidden
-        CUDA_SEPARABLE_COMPILATION OFF)
+        CUDA_SEPARABLE_COMPILATION OFF) # whole-program: no device-link step
       message(STATUS "circa: CUDA on (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, "
         "archs ${CMAKE_CUDA_ARCHITECTURES}, runtime ${CIRCA_CUDA_RUNTIME})")
     endif()

@@ -294,7 +294,8 @@ typedef struct cm_model {
 
     /* record detection: a distance at which bytes keep repeating */
     uint32_t last_pos[256], last_dist[256];
-    uint32_t rec_len, rec_cand, rec_hits;
+    uint32_t rec_len;  /* 0 while none is known */
+    int32_t rec_hit;   /* how often the byte rec_len back matched, 1/65536 units */
 
     /* direct tables for orders 0 and 1, hashed tables for the rest */
     uint8_t o0[256];
@@ -381,20 +382,38 @@ static void cm_update_words(cm_model *m, uint8_t c) {
     }
 }
 
-/* Fixed-width records show up as one distance at which byte values keep
- * recurring; adopt a distance once it has been seen repeating 8 times. */
+/* The share of the last bytes before `end` that equal the byte `dist` earlier,
+ * in 1/65536 units; 0 when the window is too short to tell. */
+static uint32_t cm_period_score(const uint8_t *hist, uint32_t end, uint32_t dist) {
+    enum { WINDOW = 256, MIN_WINDOW = 64 };
+    uint32_t start = end > WINDOW ? end - WINDOW : 0;
+    if (start < dist) start = dist;
+    if (start + MIN_WINDOW > end) return 0;
+    uint32_t same = 0;
+    for (uint32_t i = start; i < end; i++) same += hist[i] == hist[i - dist];
+    return (uint32_t)(((uint64_t)same << 16) / (end - start));
+}
+
+/* Fixed-width records show up as a distance at which bytes repeat. Candidate
+ * distances come from byte values whose last two gaps were equal; one is
+ * adopted when it predicts the recent bytes clearly better than the current
+ * record length, whose hit rate is tracked as it goes. */
 static void cm_update_record(cm_model *m, uint8_t c) {
-    uint32_t dist = m->pos - m->last_pos[c];
-    if (dist >= 2 && dist <= 65535 && dist == m->last_dist[c]) {
-        if (dist == m->rec_cand) {
-            if (++m->rec_hits >= 8) m->rec_len = dist;
-        } else {
-            m->rec_cand = dist;
-            m->rec_hits = 1;
+    uint32_t end = m->pos, at = end - 1; /* c is hist[at] */
+    if (m->rec_len) {
+        int hit = m->rec_len <= at && m->hist[at - m->rec_len] == c;
+        m->rec_hit += ((hit ? 65536 : 0) - m->rec_hit) / 64;
+    }
+    uint32_t dist = at - m->last_pos[c];
+    if (dist >= 2 && dist <= 4096 && dist == m->last_dist[c] && dist != m->rec_len) {
+        int32_t score = (int32_t)cm_period_score(m->hist, end, dist);
+        if (score > m->rec_hit + 4096) {
+            m->rec_len = dist;
+            m->rec_hit = score;
         }
     }
     m->last_dist[c] = dist;
-    m->last_pos[c] = m->pos;
+    m->last_pos[c] = at;
 }
 
 /* The byte `back` positions before the next one, or 0 before the start. */
@@ -413,7 +432,7 @@ static void cm_update_contexts(cm_model *m) {
     h[3] = cm_hash_bytes(c8 & 0xFFFFFFFFFFFFULL, 0xD6E8FEB86659FD93ULL);
     h[4] = m->word ^ cm_hash_bytes(m->word ? 0 : (c8 & 0xFF) + 256, 0x9FB21C651E98DF25ULL);
     h[5] = cm_hash_mix(m->word + m->prev_word * 0x01000193U);
-    if (m->rec_len) {
+    if (m->rec_len && m->rec_hit > 65536 / 4) {
         uint32_t above = cm_byte_back(m, m->rec_len), above2 = cm_byte_back(m, 2 * m->rec_len);
         h[6] = cm_hash_mix(above | above2 << 8 | m->rec_len << 16);
         h[7] = cm_hash_mix((above | (uint32_t)(c8 & 0xFF) << 8 | m->rec_len << 16) + 0x3C6EF372U);

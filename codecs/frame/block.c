@@ -1,5 +1,6 @@
 /* block.c: block codec dispatch (codec.h), the per-level choice of codec, and
  * the block header and frame header fields of format v1. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "circa/codec.h"
@@ -59,6 +60,33 @@ circa_status circa_block_decode(circa_block_type type, uint8_t param, const uint
     }
 }
 
+/* Order-0 entropy of a sample, in bits per byte. */
+static double order0_entropy(const uint8_t *p, size_t n) {
+    size_t count[256] = {0};
+    for (size_t i = 0; i < n; i++) count[p[i]]++;
+    double h = 0;
+    for (int s = 0; s < 256; s++)
+        if (count[s]) h -= (double)count[s] / (double)n * log2((double)count[s] / (double)n);
+    return h;
+}
+
+/* True when a block looks incompressible: near-8-bit order-0 entropy and
+ * fast deflate saving under 2% of a 256 KiB sample. Below level 9 such
+ * blocks are stored without trying the context model, which would spend its
+ * full time on them for a gain of about 1% (measured on fireworks.jpeg), so
+ * random data passes at memory speed. Only the encoder's choice depends on
+ * this; the format does not. */
+static int looks_incompressible(const uint8_t *src, size_t n) {
+    size_t sample = n < (1u << 18) ? n : (1u << 18);
+    if (sample < 4096 || order0_entropy(src, sample) < 7.9) return 0;
+    uint8_t *tmp = malloc(sample);
+    if (!tmp) return 0;
+    size_t len = 0;
+    int shrinks = circa__deflate_encode(src, sample, tmp, sample - sample / 50, &len, 1) == CIRCA_OK;
+    free(tmp);
+    return !shrinks;
+}
+
 /* Which codecs a level tries, in order; the smallest result wins and stored
  * is the fallback, so no block grows by more than its header. Levels 1-2
  * are deflate only (speed); 3-5 the fast context model; 6-9 the strong
@@ -82,6 +110,8 @@ circa_status circa__encode_block(int level, const uint8_t *src, size_t n, uint8_
     size_t best = n; /* stored size: anything kept must beat it */
     circa_block_type tries[2];
     int count = level_tries(level, tries);
+    if (level < CIRCA_LEVEL_MAX && tries[0] == CIRCA_BLOCK_CM && looks_incompressible(src, n))
+        count = 0; /* stored */
     uint8_t *scratch = NULL;
     for (int i = 0; i < count && best > 0; i++) {
         /* The first candidate codes straight into place; later ones into scratch. */
