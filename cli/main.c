@@ -13,7 +13,12 @@
 #include "circa/circa.h"
 #include "circa/codec.h"
 #include "circa/cuda.h"
+#include "commands.h"
 #include "fileio.h"
+
+/* Every room's table of subcommands (commands.h). */
+static const cli_command *const command_tables[] = {cli_audio_commands, cli_pc_commands};
+#define TABLE_COUNT (sizeof command_tables / sizeof command_tables[0])
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -40,6 +45,13 @@ static void usage(FILE *out) {
             "\n"
             "Exit status: 0 ok, 1 usage error, 2 data or I/O error.\n",
             CIRCA_LEVEL_DEFAULT);
+    int first = 1;
+    for (size_t t = 0; t < TABLE_COUNT; t++)
+        for (const cli_command *c = command_tables[t]; c->name; c++) {
+            if (first) fprintf(out, "\nOther subcommands (circa NAME -h for help):\n");
+            first = 0;
+            fprintf(out, "  %-16s  %s\n", c->name, c->summary);
+        }
 }
 
 static int usage_error(const char *what, const char *arg) {
@@ -151,27 +163,46 @@ static int parse_subcommand(cli_opts *o, const char *w, int *special) {
     return 1;
 }
 
-int main(int argc, char **argv) {
-    cli_opts o = {MODE_COMPRESS, CIRCA_LEVEL_DEFAULT, 1, 0, NULL, 0, 0, 1};
-    const char **files = calloc((size_t)argc + 1, sizeof *files);
-    int nfiles = 0, special = 0, only_files = 0;
-    if (!files) return EXIT_DATA;
-    int first = 1;
-    if (argc > 1 && parse_subcommand(&o, argv[1], &special)) first = 2;
+/* Parses argv into o and files; returns PARSE_GO, PARSE_DONE or an exit code. */
+static int parse_args(int argc, char **argv, cli_opts *o, const char **files, int *nfiles) {
+    int special = 0, only_files = 0, first = 1;
+    if (argc > 1 && parse_subcommand(o, argv[1], &special)) first = 2;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
-        int r = 0;
-        if (only_files || a[0] != '-' || a[1] == 0) files[nfiles++] = a;
+        int r = PARSE_GO;
+        if (only_files || a[0] != '-' || a[1] == 0) files[(*nfiles)++] = a;
         else if (strcmp(a, "--") == 0) only_files = 1;
-        else if (a[1] == '-') r = parse_long(&o, a);
-        else r = parse_short(&o, argv, &i);
-        if (r == PARSE_DONE) return EXIT_OK;
+        else if (a[1] == '-') r = parse_long(o, a);
+        else r = parse_short(o, argv, &i);
         if (r != PARSE_GO) return r;
     }
-    if (special == 'h') { usage(stdout); return EXIT_OK; }
-    if (special == 'V') return print_version(o.verbosity >= 2);
-    if (o.out_name && nfiles > 1) return usage_error("-o takes a single input", NULL);
-    if (o.out_name && o.to_stdout) return usage_error("-o and -c are exclusive", NULL);
+    if (special == 'h') { usage(stdout); return PARSE_DONE; }
+    if (special == 'V') { print_version(o->verbosity >= 2); return PARSE_DONE; }
+    if (o->out_name && *nfiles > 1) return usage_error("-o takes a single input", NULL);
+    if (o->out_name && o->to_stdout) return usage_error("-o and -c are exclusive", NULL);
+    return PARSE_GO;
+}
+
+/* The subcommand of another room named by argv[1], or NULL. */
+static const cli_command *find_command(const char *name) {
+    for (size_t t = 0; t < TABLE_COUNT; t++)
+        for (const cli_command *c = command_tables[t]; c->name; c++)
+            if (strcmp(c->name, name) == 0) return c;
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    const cli_command *cmd = argc > 1 ? find_command(argv[1]) : NULL;
+    if (cmd) return cmd->run(argc - 1, argv + 1);
+    cli_opts o = {MODE_COMPRESS, CIRCA_LEVEL_DEFAULT, 1, 0, NULL, 0, 0, 1};
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    int nfiles = 0;
+    if (!files) return EXIT_DATA;
+    int r = parse_args(argc, argv, &o, files, &nfiles);
+    if (r != PARSE_GO) {
+        free(files);
+        return r == PARSE_DONE ? EXIT_OK : r;
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);

@@ -39,6 +39,8 @@ enum {
     CM_TABLE_LOG_MAX_STRONG = 22,
     CM_MATCH_MIN = 6,       /* bytes hashed to find a match candidate */
     CM_MATCH_VERIFY = 32,   /* bytes compared backwards to measure a new match */
+    CM_RECORD_MAX = 4096,   /* longest record length detected */
+    CM_RECORD_WINDOW = 512, /* bytes a record length is tested on */
     CM_MAX_HASHED = 8,      /* hashed context tables */
     CM_MAX_INPUTS = 12      /* mixer inputs, bias included (a weight set's stride) */
 };
@@ -236,25 +238,27 @@ static int cm_mixer_init(cm_mixer *m, size_t sets, int n_inputs, int rate) {
 }
 
 /* Returns the mixed logit for inputs in[0..n) using weight set `set`. */
-static inline int cm_mixer_dot(cm_mixer *m, const cm_tables *t, const int32_t *in, int n, uint32_t set) {
-    int32_t *w = m->weights + (size_t)set * CM_MAX_INPUTS;
+static inline int cm_mixer_dot(cm_mixer *m, const cm_tables *t, const int32_t *restrict in, int n, uint32_t set) {
+    const int32_t *restrict w = m->weights + (size_t)set * CM_MAX_INPUTS;
     int64_t sum = 0;
     for (int i = 0; i < n; i++) sum += (int64_t)in[i] * w[i];
     int x = (int)(sum >> 16);
     if (x > 2047) x = 2047;
     if (x < -2047) x = -2047;
-    m->active = w;
+    m->active = m->weights + (size_t)set * CM_MAX_INPUTS;
     m->p12 = cm_squash(t, x) >> 4;
     return x;
 }
 
-/* Gradient step on coding cost: w += rate * in * (bit - p). */
-static inline void cm_mixer_train(cm_mixer *m, const int32_t *in, int n, int bit) {
+/* Gradient step on coding cost: w += rate * in * (bit - p). Weights are kept
+ * within +-64 so that sums cannot overflow. */
+static inline void cm_mixer_train(cm_mixer *m, const int32_t *restrict in, int n, int bit) {
     int32_t err = ((bit << 12) - m->p12) * m->rate;
-    int32_t *w = m->active;
+    int32_t *restrict w = m->active;
     for (int i = 0; i < n; i++) {
         int32_t v = w[i] + ((in[i] * err) >> 10);
-        w[i] = v > (1 << 22) ? (1 << 22) : v < -(1 << 22) ? -(1 << 22) : v;
+        v = v > (1 << 22) ? (1 << 22) : v;
+        w[i] = v < -(1 << 22) ? -(1 << 22) : v;
     }
 }
 
@@ -295,7 +299,8 @@ typedef struct cm_model {
     /* record detection: a distance at which bytes keep repeating */
     uint32_t last_pos[256], last_dist[256];
     uint32_t rec_len;  /* 0 while none is known */
-    int32_t rec_hit;   /* how often the byte rec_len back matched, 1/65536 units */
+    int rec_peak;      /* its last cm_period_peak */
+    uint16_t rec_votes[CM_RECORD_MAX];
 
     /* direct tables for orders 0 and 1, hashed tables for the rest */
     uint8_t o0[256];
@@ -382,38 +387,43 @@ static void cm_update_words(cm_model *m, uint8_t c) {
     }
 }
 
-/* The share of the last bytes before `end` that equal the byte `dist` earlier,
- * in 1/65536 units; 0 when the window is too short to tell. */
-static uint32_t cm_period_score(const uint8_t *hist, uint32_t end, uint32_t dist) {
-    enum { WINDOW = 256, MIN_WINDOW = 64 };
-    uint32_t start = end > WINDOW ? end - WINDOW : 0;
-    if (start < dist) start = dist;
-    if (start + MIN_WINDOW > end) return 0;
-    uint32_t same = 0;
-    for (uint32_t i = start; i < end; i++) same += hist[i] == hist[i - dist];
-    return (uint32_t)(((uint64_t)same << 16) / (end - start));
+/* How much better the byte `dist` back predicts the last CM_RECORD_WINDOW
+ * bytes than the bytes dist-1 and dist+1 back do (in matches): a period of the
+ * data stands out as a peak, while plain local similarity does not. */
+static int cm_period_peak(const uint8_t *hist, uint32_t end, uint32_t dist) {
+    if (end < CM_RECORD_WINDOW + dist + 1) return 0;
+    int same[3] = {0, 0, 0};
+    for (uint32_t i = end - CM_RECORD_WINDOW; i < end; i++)
+        for (int k = 0; k < 3; k++) same[k] += hist[i] == hist[i - (dist - 1 + (uint32_t)k)];
+    return same[1] - (same[0] > same[2] ? same[0] : same[2]);
 }
 
-/* Fixed-width records show up as a distance at which bytes repeat. Candidate
- * distances come from byte values whose last two gaps were equal; one is
- * adopted when it predicts the recent bytes clearly better than the current
- * record length, whose hit rate is tracked as it goes. */
+/* Fixed-width records. Candidate lengths are gaps that a byte value repeated
+ * (its last two gaps were equal); a candidate is tested when its vote count
+ * reaches a power of two and adopted when its peak is clearly higher than the
+ * current length's, which is itself re-tested every 4 KiB. */
 static void cm_update_record(cm_model *m, uint8_t c) {
-    uint32_t end = m->pos, at = end - 1; /* c is hist[at] */
-    if (m->rec_len) {
-        int hit = m->rec_len <= at && m->hist[at - m->rec_len] == c;
-        m->rec_hit += ((hit ? 65536 : 0) - m->rec_hit) / 64;
-    }
+    enum { ADOPT = CM_RECORD_WINDOW / 8, DROP = CM_RECORD_WINDOW / 16, MARGIN = CM_RECORD_WINDOW / 32 };
+    uint32_t at = m->pos - 1; /* c is hist[at] */
     uint32_t dist = at - m->last_pos[c];
-    if (dist >= 2 && dist <= 4096 && dist == m->last_dist[c] && dist != m->rec_len) {
-        int32_t score = (int32_t)cm_period_score(m->hist, end, dist);
-        if (score > m->rec_hit + 4096) {
-            m->rec_len = dist;
-            m->rec_hit = score;
+    if (dist >= 2 && dist < CM_RECORD_MAX && dist == m->last_dist[c] && dist != m->rec_len) {
+        uint32_t votes = ++m->rec_votes[dist];
+        if (votes >= 4 && (votes & (votes - 1)) == 0) {
+            int peak = cm_period_peak(m->hist, m->pos, dist);
+            if (peak >= ADOPT && peak > m->rec_peak + MARGIN) {
+                m->rec_len = dist;
+                m->rec_peak = peak;
+            }
         }
+        if (votes == 65535)
+            for (int d = 0; d < CM_RECORD_MAX; d++) m->rec_votes[d] >>= 1;
     }
     m->last_dist[c] = dist;
     m->last_pos[c] = at;
+    if (m->rec_len && (m->pos & 4095) == 0) {
+        m->rec_peak = cm_period_peak(m->hist, m->pos, m->rec_len);
+        if (m->rec_peak < DROP) m->rec_len = 0, m->rec_peak = 0;
+    }
 }
 
 /* The byte `back` positions before the next one, or 0 before the start. */
@@ -432,7 +442,7 @@ static void cm_update_contexts(cm_model *m) {
     h[3] = cm_hash_bytes(c8 & 0xFFFFFFFFFFFFULL, 0xD6E8FEB86659FD93ULL);
     h[4] = m->word ^ cm_hash_bytes(m->word ? 0 : (c8 & 0xFF) + 256, 0x9FB21C651E98DF25ULL);
     h[5] = cm_hash_mix(m->word + m->prev_word * 0x01000193U);
-    if (m->rec_len && m->rec_hit > 65536 / 4) {
+    if (m->rec_len) {
         uint32_t above = cm_byte_back(m, m->rec_len), above2 = cm_byte_back(m, 2 * m->rec_len);
         h[6] = cm_hash_mix(above | above2 << 8 | m->rec_len << 16);
         h[7] = cm_hash_mix((above | (uint32_t)(c8 & 0xFF) << 8 | m->rec_len << 16) + 0x3C6EF372U);
