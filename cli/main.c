@@ -17,7 +17,8 @@
 #include "fileio.h"
 
 /* Every room's table of subcommands (commands.h). */
-static const cli_command *const command_tables[] = {cli_audio_commands, cli_pc_commands};
+static const cli_command *const command_tables[] = {cli_audio_commands, cli_spectral_commands,
+                                                    cli_pc_commands};
 #define TABLE_COUNT (sizeof command_tables / sizeof command_tables[0])
 
 static void usage(FILE *out) {
