@@ -6,7 +6,8 @@ set -eu
 # Build and test dependencies (required).
 BUILD="cmake make gcc pkg-config zlib1g-dev libdeflate-dev libpng-dev libsndfile1-dev libfftw3-dev libcriterion-dev"
 # Tools the tests and demo compare against or drive (optional for the library itself).
-TOOLS="gzip xz-utils zstd brotli clang valgrind"
+# sox, ffmpeg and flac: the audio pipe tests round-trip through them.
+TOOLS="gzip xz-utils zstd brotli clang valgrind sox ffmpeg flac"
 
 missing=""
 for p in $BUILD $TOOLS; do
