@@ -38,6 +38,11 @@
 #define CM_PREFETCH(p) ((void)(p))
 #define CM_HOT static inline
 #endif
+#if defined(__GNUC__) && !defined(__clang__)
+#define CM_UNROLL _Pragma("GCC unroll 16")
+#else
+#define CM_UNROLL
+#endif
 
 /* ---- profiles and the parameter byte ------------------------------------- */
 
@@ -186,7 +191,7 @@ CM_HOT void cm_sm_update(uint32_t *entry, int bit, unsigned limit, const uint16_
     int32_t p = (int32_t)(v >> 10);
     int32_t target = bit ? (1 << 22) - 1 : 0;
     p += (int32_t)(((int64_t)(target - p) * recip[n]) >> 17);
-    if (n < limit) n++;
+    n += n < limit;
     *entry = ((uint32_t)p << 10) | n;
 }
 
@@ -252,6 +257,7 @@ static int cm_mixer_init(cm_mixer *m, size_t sets, int n_inputs, int rate) {
 CM_HOT int cm_mixer_dot(cm_mixer *m, const cm_tables *t, const int32_t *restrict in, int n, uint32_t set) {
     const int32_t *restrict w = m->weights + (size_t)set * CM_MAX_INPUTS;
     int64_t sum = 0;
+    CM_UNROLL
     for (int i = 0; i < n; i++) sum += (int64_t)in[i] * w[i];
     int x = (int)(sum >> 16);
     if (x > 2047) x = 2047;
@@ -266,6 +272,7 @@ CM_HOT int cm_mixer_dot(cm_mixer *m, const cm_tables *t, const int32_t *restrict
 CM_HOT void cm_mixer_train(cm_mixer *m, const int32_t *restrict in, int n, int bit) {
     int32_t err = ((bit << 12) - m->p12) * m->rate;
     int32_t *restrict w = m->active;
+    CM_UNROLL
     for (int i = 0; i < n; i++) {
         int32_t v = w[i] + ((in[i] * err) >> 10);
         v = v > (1 << 22) ? (1 << 22) : v;
@@ -519,12 +526,15 @@ CM_HOT int32_t cm_match_input(cm_model *m) {
 
 /* Gathers the states of this bit from every context into the mixer inputs. */
 CM_HOT void cm_gather(cm_model *m, const int strong) {
+    const int n_hashed = CM_N_HASHED(strong), n_states = CM_N_STATES(strong);
     uint8_t **state = m->state;
     state[0] = &m->o0[m->c0];
     state[1] = &m->o1[((m->c8 & 0xFF) << 8) | m->c0];
-    for (int i = 0; i < CM_N_HASHED(strong); i++) state[i + 2] = m->bucket[i] + m->nib;
+    CM_UNROLL
+    for (int i = 0; i < n_hashed; i++) state[i + 2] = m->bucket[i] + m->nib;
     m->in[0] = 256;
-    for (int i = 0; i < CM_N_STATES(strong); i++) {
+    CM_UNROLL
+    for (int i = 0; i < n_states; i++) {
         m->sm_entry[i] = &m->sm[i][*state[i]];
         m->in[i + 1] = m->tab.stretch[cm_sm_p12(*m->sm_entry[i])];
     }
@@ -572,7 +582,9 @@ static void cm_end_byte(cm_model *m) {
 
 CM_HOT void cm_update(cm_model *m, int bit, const int strong) {
     const cm_tables *t = &m->tab;
-    for (int i = 0; i < CM_N_STATES(strong); i++) {
+    const int n_states = CM_N_STATES(strong);
+    CM_UNROLL
+    for (int i = 0; i < n_states; i++) {
         *m->state[i] = t->next[*m->state[i]][bit];
         cm_sm_update(m->sm_entry[i], bit, 1023, t->recip);
     }

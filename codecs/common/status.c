@@ -19,6 +19,7 @@ const char *circa_strerror(circa_status s) {
     case CIRCA_E_LIMIT: return "size or memory limit exceeded";
     case CIRCA_E_STATE: return "call made in the wrong state";
     case CIRCA_E_DEVICE: return "accelerator error";
+    case CIRCA_E_MODEL: return "model missing or not the one the data was compressed with";
     case CIRCA_STATUS_COUNT: break;
     }
     return "unknown error";

@@ -13,6 +13,7 @@ const char *circa_block_name(unsigned type) {
     case CIRCA_BLOCK_STORED: return "stored";
     case CIRCA_BLOCK_DEFLATE: return "deflate";
     case CIRCA_BLOCK_CM: return "cm";
+    case CIRCA_BLOCK_MODEL: return "model";
     default: return NULL;
     }
 }
@@ -55,9 +56,35 @@ circa_status circa_block_decode(circa_block_type type, uint8_t param, const uint
         return circa__deflate_decode(src, n, dst, raw_size);
     case CIRCA_BLOCK_CM:
         return circa__cm_decode(src, n, dst, raw_size, param);
+    case CIRCA_BLOCK_MODEL:
+        return CIRCA_E_MODEL; /* needs circa_block_decode_records */
     default:
         return CIRCA_E_UNSUPPORTED;
     }
+}
+
+circa_status circa_block_encode_records(const circa_record_model *m, const uint8_t *src, size_t n,
+                                        uint8_t *dst, size_t cap, size_t *out_len) {
+    if (!m || !m->width || n % m->width || !out_len) return CIRCA_E_PARAM;
+    circa_rc_enc enc;
+    circa_rc_enc_init(&enc, dst, cap);
+    circa_status st = m->encode(m->model, src, n / m->width, &enc);
+    if (st != CIRCA_OK) return st;
+    size_t len = circa_rc_enc_finish(&enc);
+    if (len == 0) return CIRCA_E_DST_SIZE;
+    *out_len = len;
+    return CIRCA_OK;
+}
+
+circa_status circa_block_decode_records(const circa_record_model *m, const uint8_t *src, size_t n,
+                                        uint8_t *dst, size_t raw_size) {
+    if (!m) return CIRCA_E_MODEL;
+    if (!m->width || raw_size % m->width) return CIRCA_E_FORMAT;
+    circa_rc_dec dec;
+    circa_rc_dec_init(&dec, src, n);
+    circa_status st = m->decode(m->model, &dec, dst, raw_size / m->width);
+    if (st != CIRCA_OK) return st;
+    return circa_rc_dec_finish(&dec) ? CIRCA_E_FORMAT : CIRCA_OK;
 }
 
 /* Order-0 entropy of a sample, in bits per byte. */
@@ -102,14 +129,23 @@ static int level_tries(int level, circa_block_type tries[2]) {
     return 2;
 }
 
-circa_status circa__encode_block(int level, const uint8_t *src, size_t n, uint8_t *out,
-                                 size_t *out_len) {
+circa_status circa__encode_block(int level, const circa_record_model *model, const uint8_t *src,
+                                 size_t n, uint8_t *out, size_t *out_len) {
     uint8_t *body = out + CIRCA_BLOCK_HEADER_SIZE;
     circa__block_header h = {CIRCA_BLOCK_STORED, 0, (uint32_t)n, (uint32_t)n, 0, 0, 0, 0, 0};
     h.raw_crc = circa__crc32(0, src, n);
     size_t best = n; /* stored size: anything kept must beat it */
-    circa_block_type tries[2];
-    int count = level_tries(level, tries);
+    circa_block_type tries[3];
+    int count = 0;
+    /* Whole records go to the model first; deflate is then a cheap check
+     * that the model helps. Other blocks (an IDX header, a partial last
+     * record) take the level's usual codecs. */
+    if (model && n > 0 && n % model->width == 0) {
+        tries[count++] = CIRCA_BLOCK_MODEL;
+        tries[count++] = CIRCA_BLOCK_DEFLATE;
+    } else {
+        count = level_tries(level, tries);
+    }
     if (level < CIRCA_LEVEL_MAX && tries[0] == CIRCA_BLOCK_CM && looks_incompressible(src, n))
         count = 0; /* stored */
     uint8_t *scratch = NULL;
@@ -122,7 +158,10 @@ circa_status circa__encode_block(int level, const uint8_t *src, size_t n, uint8_
         }
         size_t len = 0;
         uint8_t param = 0;
-        circa_status st = circa_block_encode(tries[i], level, src, n, dst, best - 1, &len, &param);
+        circa_status st =
+            tries[i] == CIRCA_BLOCK_MODEL
+                ? circa_block_encode_records(model, src, n, dst, best - 1, &len)
+                : circa_block_encode(tries[i], level, src, n, dst, best - 1, &len, &param);
         if (st == CIRCA_E_DST_SIZE) continue;
         if (st != CIRCA_OK) {
             free(scratch);
@@ -187,18 +226,20 @@ circa_status circa__read_block_header(const uint8_t in[CIRCA_BLOCK_HEADER_SIZE],
 
 /* ---- frame header: magic(4) version(1) flags(1) block_log(1) reserved(1)
  *      [content size(8)] check(4) -------------------------------------- */
-size_t circa__write_frame_header(uint8_t out[CIRCA_FRAME_HEADER_MAX], unsigned block_log,
-                                 int size_known, uint64_t content_size) {
-    size_t n = 0;
+size_t circa__write_frame_header(uint8_t out[CIRCA_FRAME_HEADER_MAX], const circa__frame_header *h) {
+    size_t n = 8;
     circa__put32(out, CIRCA_MAGIC);
     out[4] = CIRCA_FORMAT_VERSION;
-    out[5] = size_known ? CIRCA_FLAG_CONTENT_SIZE : 0;
-    out[6] = (uint8_t)block_log;
+    out[5] = (uint8_t)h->flags;
+    out[6] = (uint8_t)h->block_log;
     out[7] = 0;
-    n = 8;
-    if (size_known) {
-        circa__put64(out + 8, content_size);
-        n = 16;
+    if (h->flags & CIRCA_FLAG_CONTENT_SIZE) {
+        circa__put64(out + n, h->content_size);
+        n += 8;
+    }
+    if (h->flags & CIRCA_FLAG_MODEL_ID) {
+        circa__put32(out + n, h->model_id);
+        n += 4;
     }
     circa__put32(out + n, circa__crc32(0, out, n));
     return n + 4;
@@ -215,11 +256,19 @@ circa_status circa__read_frame_header(const uint8_t *in, size_t n, circa__frame_
     h->block_log = in[6];
     if (h->block_log < CIRCA_BLOCK_LOG_MIN || h->block_log > CIRCA_BLOCK_LOG_MAX || in[7] != 0)
         return CIRCA_E_FORMAT;
-    size_t fields = (h->flags & CIRCA_FLAG_CONTENT_SIZE) ? 16 : 8;
+    size_t fields = 8 + ((h->flags & CIRCA_FLAG_CONTENT_SIZE) ? 8 : 0) +
+                    ((h->flags & CIRCA_FLAG_MODEL_ID) ? 4 : 0);
     h->header_size = fields + 4;
     if (n < h->header_size) return CIRCA_E_TRUNCATED;
     if (circa__get32(in + fields) != circa__crc32(0, in, fields)) return CIRCA_E_CHECKSUM;
-    h->content_size = fields == 16 ? circa__get64(in + 8) : 0;
+    size_t at = 8;
+    h->content_size = 0;
+    h->model_id = 0;
+    if (h->flags & CIRCA_FLAG_CONTENT_SIZE) {
+        h->content_size = circa__get64(in + at);
+        at += 8;
+    }
+    if (h->flags & CIRCA_FLAG_MODEL_ID) h->model_id = circa__get32(in + at);
     return CIRCA_OK;
 }
 
@@ -236,6 +285,8 @@ circa_status circa_frame_info_parse(const void *src, size_t n, circa_frame_info 
     info->block_log = h.block_log;
     info->content_size_known = (h.flags & CIRCA_FLAG_CONTENT_SIZE) != 0;
     info->content_size = h.content_size;
+    info->model_id_known = (h.flags & CIRCA_FLAG_MODEL_ID) != 0;
+    info->model_id = h.model_id;
     return CIRCA_OK;
 }
 

@@ -4,12 +4,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "circa/codec.h"
 #include "frame_format.h"
 
 enum { FRAME_NONE, FRAME_OPEN, FRAME_ENDED };
 
 typedef struct block_job {
     int level;
+    const circa_record_model *model;
     const uint8_t *src;
     size_t n;
     uint8_t *dst; /* room for CIRCA_BLOCK_HEADER_SIZE + n */
@@ -24,6 +26,9 @@ struct circa_cctx {
     size_t block_size;
     int size_known;
     uint64_t content_size;
+    const circa_record_model *model;
+    uint64_t record_offset; /* with a model: bytes before the first record */
+    size_t record_block;    /* with a model: the largest whole-records block */
     uint8_t *in; /* up to threads * block_size bytes of pending input */
     size_t in_cap, in_len;
     uint8_t *out; /* coded bytes not yet handed to the caller */
@@ -36,7 +41,7 @@ struct circa_cctx {
 };
 
 circa_cparams circa_cparams_default(void) {
-    circa_cparams p = {CIRCA_LEVEL_DEFAULT, 1, 0, 0, 0};
+    circa_cparams p = {CIRCA_LEVEL_DEFAULT, 1, 0, 0, 0, NULL, 0};
     return p;
 }
 
@@ -53,6 +58,7 @@ circa_status circa_cctx_create(const circa_cparams *params, circa_cctx **out) {
     if (p.threads > CIRCA_THREADS_MAX) return CIRCA_E_PARAM;
     if (p.block_log == 0) p.block_log = default_block_log(p.level);
     if (p.block_log < 16 || p.block_log > CIRCA_BLOCK_LOG_MAX) return CIRCA_E_PARAM;
+    if (p.model && (!p.model->width || !p.model->encode || !p.model->decode)) return CIRCA_E_PARAM;
     circa_cctx *c = calloc(1, sizeof *c);
     if (!c) return CIRCA_E_NOMEM;
     c->level = p.level;
@@ -61,6 +67,12 @@ circa_status circa_cctx_create(const circa_cparams *params, circa_cctx **out) {
     c->block_size = (size_t)1 << p.block_log;
     c->size_known = p.content_size_known != 0;
     c->content_size = p.content_size;
+    c->model = p.model;
+    c->record_offset = p.record_offset;
+    if (c->model) {
+        size_t records = c->block_size / c->model->width;
+        c->record_block = records ? records * c->model->width : c->block_size;
+    }
     c->in_cap = c->threads * c->block_size;
     c->out_cap = CIRCA_FRAME_HEADER_MAX + c->threads * (c->block_size + CIRCA_BLOCK_HEADER_SIZE) +
                  CIRCA_BLOCK_HEADER_SIZE;
@@ -85,23 +97,45 @@ void circa_cctx_free(circa_cctx *c) {
 
 static void *run_job(void *arg) {
     block_job *j = arg;
-    j->st = circa__encode_block(j->level, j->src, j->n, j->dst, &j->len);
+    j->st = circa__encode_block(j->level, j->model, j->src, j->n, j->dst, &j->len);
     return NULL;
 }
 
-/* Codes all buffered input as consecutive blocks appended to c->out. Block
- * i is coded into its own slot, then the slots are packed together. */
-static circa_status encode_buffered(circa_cctx *c) {
-    size_t nblocks = (c->in_len + c->block_size - 1) / c->block_size;
+/* Length of the block that starts at content position pos. Without a model
+ * blocks are block_size long. With one, the first block ends where records
+ * start, and later blocks end on multiples of record_block from there, so
+ * that they hold whole records even after a flush cut one short. */
+static size_t block_length_at(const circa_cctx *c, uint64_t pos) {
+    if (!c->model) return c->block_size;
+    if (pos < c->record_offset) {
+        uint64_t left = c->record_offset - pos;
+        return left < c->block_size ? (size_t)left : c->block_size;
+    }
+    return c->record_block - (size_t)((pos - c->record_offset) % c->record_block);
+}
+
+/* Codes up to `threads` blocks from the start of the buffered input,
+ * appending them to c->out; with `last`, a final short block too. Block i is
+ * coded into its own slot, then the slots are packed together, and the
+ * input not yet coded moves to the front of the buffer. */
+static circa_status encode_buffered(circa_cctx *c, int last) {
     size_t slot = c->block_size + CIRCA_BLOCK_HEADER_SIZE;
     uint8_t *base = c->out + c->out_len;
-    for (size_t i = 0; i < nblocks; i++) {
-        block_job *j = &c->jobs[i];
+    size_t nblocks = 0, off = 0;
+    while (nblocks < c->threads && off < c->in_len) {
+        size_t n = block_length_at(c, c->total + off);
+        if (off + n > c->in_len) {
+            if (!last) break;
+            n = c->in_len - off;
+        }
+        block_job *j = &c->jobs[nblocks++];
         j->level = c->level;
-        j->src = c->in + i * c->block_size;
-        j->n = i + 1 < nblocks ? c->block_size : c->in_len - i * c->block_size;
-        j->dst = base + i * slot;
+        j->model = c->model;
+        j->src = c->in + off;
+        j->n = n;
+        j->dst = base + (nblocks - 1) * slot;
         j->st = CIRCA_OK;
+        off += n;
     }
     pthread_t tid[CIRCA_THREADS_MAX];
     size_t started = 1;
@@ -124,7 +158,8 @@ static circa_status encode_buffered(circa_cctx *c) {
         c->total += j->n;
         c->blocks++;
     }
-    c->in_len = 0;
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
     return CIRCA_OK;
 }
 
@@ -145,8 +180,13 @@ static void drain(circa_cctx *c, circa_outbuf *out) {
 }
 
 static void open_frame(circa_cctx *c) {
-    c->out_len += circa__write_frame_header(c->out + c->out_len, c->block_log, c->size_known,
-                                            c->content_size);
+    circa__frame_header h = {0, c->block_log, c->content_size, 0, 0};
+    if (c->size_known) h.flags |= CIRCA_FLAG_CONTENT_SIZE;
+    if (c->model) {
+        h.flags |= CIRCA_FLAG_MODEL_ID;
+        h.model_id = c->model->id;
+    }
+    c->out_len += circa__write_frame_header(c->out + c->out_len, &h);
     c->state = FRAME_OPEN;
     c->total = 0;
     c->crc = 0;
@@ -178,16 +218,23 @@ circa_status circa_compress_stream(circa_cctx *c, circa_outbuf *out, circa_inbuf
         c->in_len += take;
         int full = c->in_len == c->in_cap;
         int last = in->pos == in->size && end != CIRCA_CONTINUE;
-        if ((full || last) && c->in_len > 0 && (st = encode_buffered(c)) != CIRCA_OK) return st;
-        if (in->pos == in->size && end == CIRCA_END) {
+        if ((full || last) && c->in_len > 0 && (st = encode_buffered(c, last)) != CIRCA_OK)
+            return st;
+        if (last && c->in_len == 0 && end == CIRCA_END) {
             if (c->size_known && c->total != c->content_size) return CIRCA_E_PARAM;
             write_end_mark(c);
             c->state = FRAME_ENDED;
         }
         drain(c, out);
-        if (in->pos == in->size && !full) break;
+        /* Stop when the input is used up and nothing more is due now. */
+        if (in->pos == in->size && !full && !(last && c->in_len > 0)) break;
     }
-    if (remaining) *remaining = c->out_len - c->out_pos;
+    if (remaining) {
+        size_t due = c->out_len - c->out_pos;
+        if (end == CIRCA_FLUSH) due += c->in_len;
+        if (end == CIRCA_END && c->state != FRAME_ENDED) due += c->in_len ? c->in_len : 1;
+        *remaining = due;
+    }
     return st;
 }
 

@@ -23,12 +23,17 @@ struct circa_dctx {
     uint64_t total;
     uint32_t crc;
     uint32_t blocks;
+    const circa_record_model *model;
 };
 
 circa_status circa_dctx_create(circa_dctx **out) {
     if (!out) return CIRCA_E_PARAM;
     *out = calloc(1, sizeof **out);
     return *out ? CIRCA_OK : CIRCA_E_NOMEM;
+}
+
+void circa_dctx_set_model(circa_dctx *d, const circa_record_model *model) {
+    if (d) d->model = model;
 }
 
 void circa_dctx_free(circa_dctx *d) {
@@ -49,6 +54,9 @@ static int gather(circa_dctx *d, circa_inbuf *in, size_t want) {
 }
 
 static circa_status start_frame(circa_dctx *d) {
+    /* A frame made with a record model decodes only with that very model. */
+    if ((d->fh.flags & CIRCA_FLAG_MODEL_ID) && (!d->model || d->model->id != d->fh.model_id))
+        return CIRCA_E_MODEL;
     d->block_max = (size_t)1 << d->fh.block_log;
     if (d->buf_cap < d->block_max) {
         free(d->coded);
@@ -111,8 +119,15 @@ static circa_status read_block_body(circa_dctx *d, circa_inbuf *in) {
     /* Checking the coded bytes first catches every flipped bit, even one
      * in padding that the codec itself would ignore. */
     if (circa__crc32(0, d->coded, d->coded_len) != d->bh.coded_crc) return CIRCA_E_CHECKSUM;
-    circa_status st = circa_block_decode((circa_block_type)d->bh.type, (uint8_t)d->bh.param,
-                                         d->coded, d->coded_len, d->raw, d->bh.raw_size);
+    circa_status st;
+    if (d->bh.type == CIRCA_BLOCK_MODEL) {
+        /* Only frames that name a model may hold model blocks. */
+        if (!(d->fh.flags & CIRCA_FLAG_MODEL_ID) || d->bh.param != 0) return CIRCA_E_FORMAT;
+        st = circa_block_decode_records(d->model, d->coded, d->coded_len, d->raw, d->bh.raw_size);
+    } else {
+        st = circa_block_decode((circa_block_type)d->bh.type, (uint8_t)d->bh.param, d->coded,
+                                d->coded_len, d->raw, d->bh.raw_size);
+    }
     if (st != CIRCA_OK) return st;
     uint32_t crc = circa__crc32(0, d->raw, d->bh.raw_size);
     if (crc != d->bh.raw_crc) return CIRCA_E_CHECKSUM;

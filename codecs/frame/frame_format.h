@@ -11,10 +11,11 @@
 #define CIRCA_MAGIC 0xCA524943u /* bytes 43 49 52 CA: "CIR" then 0xCA */
 #define CIRCA_FORMAT_VERSION 1
 #define CIRCA_FLAG_CONTENT_SIZE 0x01u
-#define CIRCA_FLAGS_KNOWN CIRCA_FLAG_CONTENT_SIZE
+#define CIRCA_FLAG_MODEL_ID 0x02u
+#define CIRCA_FLAGS_KNOWN (CIRCA_FLAG_CONTENT_SIZE | CIRCA_FLAG_MODEL_ID)
 
 #define CIRCA_FRAME_HEADER_MIN 12 /* magic, version, flags, block_log, reserved, check */
-#define CIRCA_FRAME_HEADER_MAX 20 /* plus the 8-byte content size */
+#define CIRCA_FRAME_HEADER_MAX 24 /* plus the 8-byte content size and 4-byte model id */
 #define CIRCA_BLOCK_HEADER_SIZE 20
 #define CIRCA_END_MARK 0xFFu
 
@@ -71,20 +72,21 @@ circa_status circa__read_block_header(const uint8_t in[CIRCA_BLOCK_HEADER_SIZE],
 /* A parsed frame header. */
 typedef struct circa__frame_header {
     unsigned flags, block_log;
-    uint64_t content_size;
+    uint64_t content_size; /* when flags has CIRCA_FLAG_CONTENT_SIZE */
+    uint32_t model_id;     /* when flags has CIRCA_FLAG_MODEL_ID */
     size_t header_size;
 } circa__frame_header;
 
-/* Writes a frame header; returns its size. */
-size_t circa__write_frame_header(uint8_t out[CIRCA_FRAME_HEADER_MAX], unsigned block_log,
-                                 int size_known, uint64_t content_size);
+/* Writes a frame header (h->header_size is ignored); returns its size. */
+size_t circa__write_frame_header(uint8_t out[CIRCA_FRAME_HEADER_MAX], const circa__frame_header *h);
 /* Parses a frame header from n available bytes. CIRCA_E_TRUNCATED when more
  * bytes are needed (h->header_size then says how many in total). */
 circa_status circa__read_frame_header(const uint8_t *in, size_t n, circa__frame_header *h);
 
-/* Codes one block (picking the codec by level) into out, which has room for
- * CIRCA_BLOCK_HEADER_SIZE + n bytes. Returns the bytes written. */
-circa_status circa__encode_block(int level, const uint8_t *src, size_t n, uint8_t *out,
-                                 size_t *out_len);
+/* Codes one block (picking the codec by level, and trying the record model
+ * when there is one and the block is whole records) into out, which has
+ * room for CIRCA_BLOCK_HEADER_SIZE + n bytes. *out_len gets the bytes written. */
+circa_status circa__encode_block(int level, const circa_record_model *model, const uint8_t *src,
+                                 size_t n, uint8_t *out, size_t *out_len);
 
 #endif

@@ -58,6 +58,7 @@ typedef enum circa_status {
     CIRCA_E_LIMIT,       /* input exceeds a memory or size limit */
     CIRCA_E_STATE,       /* call made in the wrong state (e.g. input after a frame ended) */
     CIRCA_E_DEVICE,      /* accelerator (CUDA) error */
+    CIRCA_E_MODEL,       /* the frame needs a model that was not given, or a different one */
     CIRCA_STATUS_COUNT
 } circa_status;
 
@@ -97,12 +98,18 @@ typedef enum circa_end {
 #define CIRCA_LEVEL_DEFAULT 3
 #define CIRCA_THREADS_MAX 64
 
+/* A model that codes fixed-width records (codec.h), e.g. a probabilistic
+ * circuit (pc.h); used like a zstd dictionary: the frame records its id. */
+typedef struct circa_record_model circa_record_model;
+
 typedef struct circa_cparams {
     int level;             /* 1 (fastest) .. 9 (smallest) */
     unsigned threads;      /* blocks coded in parallel; output identical for any value */
     unsigned block_log;    /* 0: the level's default, else 16..24 (block = 2^block_log bytes) */
     int content_size_known;/* nonzero: content_size is written to the frame header */
     uint64_t content_size; /* and the frame fails with CIRCA_E_PARAM if it differs */
+    const circa_record_model *model; /* optional; must outlive the context */
+    uint64_t record_offset; /* with a model: bytes before the first record (e.g. an IDX header) */
 } circa_cparams;
 
 CIRCA_API circa_cparams circa_cparams_default(void);
@@ -127,6 +134,9 @@ CIRCA_API circa_status circa_compress_stream(circa_cctx *cctx, circa_outbuf *out
 typedef struct circa_dctx circa_dctx;
 
 CIRCA_API circa_status circa_dctx_create(circa_dctx **out);
+/* Gives the decoder the model that frames made with one need (they record
+ * its id); NULL removes it. The model must outlive the context. */
+CIRCA_API void circa_dctx_set_model(circa_dctx *dctx, const circa_record_model *model);
 CIRCA_API void circa_dctx_free(circa_dctx *dctx);
 
 /* Consumes frame bytes and produces content. Concatenated frames decode to

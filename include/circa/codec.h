@@ -15,6 +15,7 @@
 #define CIRCA_CODEC_H
 
 #include "circa.h"
+#include "entropy.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,6 +25,7 @@ typedef enum circa_block_type {
     CIRCA_BLOCK_STORED = 0,  /* raw bytes, coded size == raw size */
     CIRCA_BLOCK_DEFLATE = 1, /* raw deflate (RFC 1951) through zlib */
     CIRCA_BLOCK_CM = 2,      /* adaptive context-mixing byte model + range coder */
+    CIRCA_BLOCK_MODEL = 3,   /* whole records coded by the frame's record model */
     CIRCA_BLOCK_TYPE_COUNT
 } circa_block_type;
 
@@ -43,17 +45,39 @@ CIRCA_API circa_status circa_block_decode(circa_block_type type, uint8_t param,
                                           const uint8_t *src, size_t n,
                                           uint8_t *dst, size_t raw_size);
 
-/* "stored", "deflate", "cm", or NULL for an unknown type. */
+/* A record model: codes runs of `width`-byte records with circa's range
+ * coder. Both functions must be pure functions of (model, records) so the
+ * decoder reproduces the encoder's probabilities exactly, and safe to call
+ * from several threads at once. */
+struct circa_record_model {
+    size_t width; /* bytes per record */
+    uint32_t id;  /* identifies the model; recorded in frame headers */
+    const void *model;
+    circa_status (*encode)(const void *model, const uint8_t *records, size_t n, circa_rc_enc *enc);
+    circa_status (*decode)(const void *model, circa_rc_dec *dec, uint8_t *records, size_t n);
+};
+
+/* Codes src (a whole number of records) with a record model; same contract
+ * as circa_block_encode. */
+CIRCA_API circa_status circa_block_encode_records(const circa_record_model *m, const uint8_t *src,
+                                                  size_t n, uint8_t *dst, size_t cap,
+                                                  size_t *out_len);
+CIRCA_API circa_status circa_block_decode_records(const circa_record_model *m, const uint8_t *src,
+                                                  size_t n, uint8_t *dst, size_t raw_size);
+
+/* "stored", "deflate", "cm", "model", or NULL for an unknown type. */
 CIRCA_API const char *circa_block_name(unsigned type);
 
 /* ---- walking a frame without decoding it (`circa list`) ---------------- */
-#define CIRCA_FRAME_HEADER_MAX_SIZE 20
+#define CIRCA_FRAME_HEADER_MAX_SIZE 24
 #define CIRCA_BLOCK_HEADER_BYTES 20
 
 typedef struct circa_frame_info {
     unsigned version, flags, block_log;
     int content_size_known;
     uint64_t content_size;
+    int model_id_known;
+    uint32_t model_id;  /* the record model the frame needs */
     size_t header_size; /* bytes of the frame header */
 } circa_frame_info;
 

@@ -277,3 +277,99 @@ Test(frame, header_fields_validated) {
     cr_assert_eq(size, 5);
     cr_assert_eq(circa_decompress(dst, 4, &dlen, frame, len), CIRCA_E_DST_SIZE);
 }
+
+/* ---- record models ------------------------------------------------------ */
+/* A toy record model: byte i of a record is likely to equal i; every other
+ * value has frequency 1 out of 2^16. */
+#define TOY_WIDTH 12
+static void toy_cdf(size_t col, unsigned v, uint32_t *cum, uint32_t *freq) {
+    uint32_t big = 65536 - 255, likely = (uint32_t)(col % 256);
+    *freq = v == likely ? big : 1;
+    *cum = v < likely ? v : (v == likely ? likely : likely + big + (v - likely - 1));
+}
+static circa_status toy_encode(const void *m, const uint8_t *rec, size_t n, circa_rc_enc *e) {
+    (void)m;
+    for (size_t i = 0; i < n * TOY_WIDTH; i++) {
+        uint32_t cum, freq;
+        toy_cdf(i % TOY_WIDTH, rec[i], &cum, &freq);
+        circa_rc_encode_pow2(e, cum, freq, 16);
+    }
+    return CIRCA_OK;
+}
+static circa_status toy_decode(const void *m, circa_rc_dec *d, uint8_t *rec, size_t n) {
+    (void)m;
+    for (size_t i = 0; i < n * TOY_WIDTH; i++) {
+        uint32_t t = circa_rc_decode_target_pow2(d, 16), cum, freq;
+        unsigned v;
+        for (v = 0; v < 256; v++) {
+            toy_cdf(i % TOY_WIDTH, v, &cum, &freq);
+            if (t < cum + freq) break;
+        }
+        rec[i] = (uint8_t)v;
+        circa_rc_decode_update_pow2(d, cum, freq, 16);
+    }
+    return CIRCA_OK;
+}
+
+static uint8_t *toy_data(size_t header, size_t records) {
+    uint8_t *p = malloc(header + records * TOY_WIDTH);
+    for (size_t i = 0; i < header; i++) p[i] = rnd8();
+    for (size_t i = 0; i < records * TOY_WIDTH; i++)
+        p[header + i] = rnd8() % 8 ? (uint8_t)(i % TOY_WIDTH) : rnd8();
+    return p;
+}
+
+static size_t decode_with(const circa_record_model *m, const uint8_t *frame, size_t len,
+                          uint8_t *dst, size_t cap, circa_status *st) {
+    circa_dctx *d;
+    cr_assert_eq(circa_dctx_create(&d), CIRCA_OK);
+    circa_dctx_set_model(d, m);
+    circa_inbuf in = {frame, len, 0};
+    circa_outbuf out = {dst, cap, 0};
+    int open = 0;
+    *st = circa_decompress_stream(d, &out, &in, &open);
+    if (*st == CIRCA_OK && open) *st = CIRCA_E_TRUNCATED;
+    circa_dctx_free(d);
+    return out.pos;
+}
+
+Test(frame, record_model_blocks) {
+    circa_record_model m = {TOY_WIDTH, 0x12345678u, NULL, toy_encode, toy_decode};
+    size_t header = 16, records = 20000, n = header + records * TOY_WIDTH;
+    uint8_t *src = toy_data(header, records), *dst = malloc(n);
+    circa_cparams p = circa_cparams_default();
+    p.block_log = 16;
+    p.model = &m;
+    p.record_offset = header;
+    size_t len1, len2;
+    uint8_t *f1 = stream_compress(src, n, &p, n, 2 * n, &len1);
+    p.threads = 3;
+    uint8_t *f2 = stream_compress(src, n, &p, 4097, 999, &len2);
+    cr_assert(len1 == len2 && memcmp(f1, f2, len1) == 0, "-T changed a model frame");
+    cr_assert(len1 < n / 3, "model frame not small: %zu of %zu", len1, n); /* ~2.1 bits a byte */
+    circa_status st;
+    cr_assert_eq(decode_with(&m, f1, len1, dst, n, &st), n);
+    cr_assert_eq(st, CIRCA_OK, "%s", circa_strerror(st));
+    cr_assert(memcmp(src, dst, n) == 0);
+    decode_with(NULL, f1, len1, dst, n, &st);
+    cr_assert_eq(st, CIRCA_E_MODEL, "missing model must be refused");
+    circa_record_model other = m;
+    other.id ^= 1;
+    decode_with(&other, f1, len1, dst, n, &st);
+    cr_assert_eq(st, CIRCA_E_MODEL, "a different model must be refused");
+    /* The walker sees one header block, then record blocks. */
+    circa_frame_info fi;
+    cr_assert_eq(circa_frame_info_parse(f1, len1, &fi), CIRCA_OK);
+    cr_assert(fi.model_id_known && fi.model_id == m.id);
+    circa_block_info bi;
+    cr_assert_eq(circa_block_info_parse(f1 + fi.header_size, &fi, &bi), CIRCA_OK);
+    cr_assert_eq(bi.raw_size, header);
+    cr_assert_eq(circa_block_info_parse(f1 + fi.header_size + CIRCA_BLOCK_HEADER_BYTES + bi.coded_size,
+                                        &fi, &bi), CIRCA_OK);
+    cr_assert_eq(bi.type, CIRCA_BLOCK_MODEL);
+    cr_assert_eq(bi.raw_size % TOY_WIDTH, 0);
+    free(f1);
+    free(f2);
+    free(src);
+    free(dst);
+}
