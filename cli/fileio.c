@@ -17,6 +17,7 @@
 #include <zlib.h>
 #include "circa/circa.h"
 #include "circa/codec.h"
+#include "circa/pc.h"
 
 #define CHUNK (1u << 17) /* 128 KiB read/write granularity */
 #define SUFFIX ".circa"
@@ -96,27 +97,63 @@ static void progress(io *f, int done) {
 }
 
 /* ---- the loops ---------------------------------------------------------- */
+/* Reads exactly n bytes (or fewer only at end of input). */
+static size_t read_exact(io *f, uint8_t *buf, size_t n, int *err) {
+    size_t have = 0;
+    while (have < n) {
+        size_t got;
+        if (read_some(f, buf + have, n - have, &got)) { *err = 1; return have; }
+        if (got == 0) break;
+        have += got;
+    }
+    return have;
+}
+
+/* With a record model: where records start in the input, judged from its
+ * first bytes. An IDX file's records follow its header and must be the
+ * model's width; anything else is taken as raw records from byte 0. */
+static int record_offset(const cli_opts *o, const io *f, const uint8_t *head, size_t n,
+                         uint64_t *offset) {
+    circa_idx_info idx;
+    circa_status st = circa_idx_parse(head, n, &idx);
+    *offset = 0;
+    if ((st != CIRCA_OK && st != CIRCA_E_TRUNCATED) || n < idx.header_size || !idx.record_size)
+        return 0;
+    if (idx.record_size != o->model->width) {
+        cli_error(f->in_name, "IDX records are %zu bytes but the model codes %zu", idx.record_size,
+                  o->model->width);
+        return -1;
+    }
+    *offset = idx.header_size;
+    return 0;
+}
+
 static int compress_loop(const cli_opts *o, io *f) {
     circa_cparams p = circa_cparams_default();
     p.level = o->level;
     p.threads = o->threads;
+    p.model = o->model;
     if (S_ISREG(f->in_st.st_mode)) {
         p.content_size_known = 1;
         p.content_size = (uint64_t)f->in_st.st_size;
     }
-    circa_cctx *c;
-    circa_status st = circa_cctx_create(&p, &c);
+    uint8_t *ibuf = malloc(CHUNK), *obuf = malloc(CHUNK);
+    circa_cctx *c = NULL;
+    int rc = 0, err = 0;
+    /* The first chunk is read whole before the context is made: a model
+     * needs to know where the records start. */
+    size_t got = ibuf && obuf ? read_exact(f, ibuf, CHUNK, &err) : 0;
+    if (!ibuf || !obuf) cli_error(f->in_name, "%s", circa_strerror(CIRCA_E_NOMEM));
+    if (!ibuf || !obuf || err || (o->model && record_offset(o, f, ibuf, got, &p.record_offset)))
+        rc = -1;
+    circa_status st = rc ? CIRCA_OK : circa_cctx_create(&p, &c);
     if (st != CIRCA_OK) {
         cli_error(f->in_name, "%s", circa_strerror(st));
-        return -1;
+        rc = -1;
     }
-    uint8_t *ibuf = malloc(CHUNK), *obuf = malloc(CHUNK);
-    int rc = ibuf && obuf ? 0 : -1;
-    if (rc) cli_error(f->in_name, "%s", circa_strerror(CIRCA_E_NOMEM));
     uint32_t crc = 0;
-    for (int eof = 0; !rc && !eof;) {
-        size_t got = 0;
-        if (read_some(f, ibuf, CHUNK, &got)) { rc = -1; break; }
+    for (int eof = 0, first = 1; !rc && !eof; first = 0) {
+        if (!first && read_some(f, ibuf, CHUNK, &got)) { rc = -1; break; }
         eof = got == 0;
         crc = (uint32_t)crc32(crc, ibuf, (uInt)got);
         circa_inbuf in = {ibuf, got, 0};
@@ -144,13 +181,15 @@ static int compress_loop(const cli_opts *o, io *f) {
 }
 
 static const char *decode_message(circa_status st) {
+    if (st == CIRCA_E_MODEL) return "needs the model it was compressed with (--model FILE)";
     return st == CIRCA_E_FORMAT ? "not in circa format, or corrupt" : circa_strerror(st);
 }
 
 /* Decodes the input; writes content to the output (if any). */
-static int decompress_loop(io *f) {
+static int decompress_loop(const cli_opts *o, io *f) {
     circa_dctx *d;
     circa_status st = circa_dctx_create(&d);
+    if (st == CIRCA_OK) circa_dctx_set_model(d, o->model);
     uint8_t *ibuf = malloc(CHUNK), *obuf = malloc(CHUNK);
     int rc = (st == CIRCA_OK && ibuf && obuf) ? 0 : -1;
     if (rc) cli_error(f->in_name, "%s", circa_strerror(CIRCA_E_NOMEM));
@@ -186,18 +225,6 @@ static int decompress_loop(io *f) {
     free(obuf);
     circa_dctx_free(d);
     return rc;
-}
-
-/* Reads exactly n bytes (or fewer only at end of input). */
-static size_t read_exact(io *f, uint8_t *buf, size_t n, int *err) {
-    size_t have = 0;
-    while (have < n) {
-        size_t got;
-        if (read_some(f, buf + have, n - have, &got)) { *err = 1; return have; }
-        if (got == 0) break;
-        have += got;
-    }
-    return have;
 }
 
 /* Walks the frames of the input, printing a summary (and blocks with -v). */
@@ -346,7 +373,7 @@ static void abandon_output(io *f) {
 
 /* Decodes a just-written compressed file and checks it holds the content
  * that was read (size and CRC-32), before --rm may delete the input. */
-static int verify_compressed(const io *written) {
+static int verify_compressed(const cli_opts *o, const io *written) {
     io v = {0};
     v.in_name = written->out_name;
     v.out_fd = -1;
@@ -355,7 +382,7 @@ static int verify_compressed(const io *written) {
         cli_error(written->out_name, "cannot reopen for verification: %s", strerror(errno));
         return -1;
     }
-    int rc = decompress_loop(&v);
+    int rc = decompress_loop(o, &v);
     close(v.in_fd);
     if (!rc && (v.bytes_out != written->bytes_in || v.content_crc != written->content_crc)) {
         cli_error(written->out_name, "verification failed: content differs; input kept");
@@ -429,13 +456,13 @@ int cli_process(const cli_opts *o, const char *in_name) {
         switch (o->mode) {
         case MODE_COMPRESS: rc = compress_loop(o, &f); break;
         case MODE_DECOMPRESS:
-        case MODE_TEST: rc = decompress_loop(&f); break;
+        case MODE_TEST: rc = decompress_loop(o, &f); break;
         case MODE_LIST: rc = list_loop(o, &f); break;
         }
     }
     if (!rc && f.out_is_file) rc = commit_output(&f);
     if (rc) abandon_output(&f);
-    if (!rc && o->mode == MODE_COMPRESS && o->rm && f.out_is_file) rc = verify_compressed(&f);
+    if (!rc && o->mode == MODE_COMPRESS && o->rm && f.out_is_file) rc = verify_compressed(o, &f);
     if (!rc && o->rm && f.out_is_file && S_ISREG(f.in_st.st_mode) && unlink(in_name) != 0) {
         cli_error(f.in_name, "cannot remove: %s", strerror(errno));
         rc = -1;

@@ -14,6 +14,7 @@ typedef struct cli_opts {
     int force;            /* -f */
     int rm;               /* --rm */
     int verbosity;        /* 0 quiet, 1 normal, 2+ verbose */
+    const struct circa_record_model *model; /* --model, or NULL */
 } cli_opts;
 
 /* Exit statuses of the program. */

@@ -13,6 +13,7 @@
 #include "circa/circa.h"
 #include "circa/codec.h"
 #include "circa/cuda.h"
+#include "circa/pc.h"
 #include "commands.h"
 #include "fileio.h"
 
@@ -39,6 +40,8 @@ static void usage(FILE *out) {
             "  -f, --force       overwrite outputs; write compressed data to a terminal\n"
             "  -k, --keep        keep inputs (the default)\n"
             "      --rm          remove each input after its output is complete and verified\n"
+            "      --model M.pc  code records (IDX files or raw records) with a learned\n"
+            "                    probabilistic circuit; decompression needs the same model\n"
             "  -q, --quiet       no messages but errors\n"
             "  -v, --verbose     more messages (repeat for more)\n"
             "  -V, --version     print the version\n"
@@ -136,18 +139,25 @@ static int parse_short(cli_opts *o, char **argv, int *i) {
     return PARSE_GO;
 }
 
-static int parse_long(cli_opts *o, const char *a) {
+static const char *g_model_path; /* --model */
+
+static int parse_long(cli_opts *o, const char *a, char **argv, int *i) {
     static const struct { const char *name; char short_form; } map[] = {
         {"--decompress", 'd'}, {"--test", 't'}, {"--list", 'l'}, {"--stdout", 'c'},
         {"--force", 'f'}, {"--keep", 'k'}, {"--quiet", 'q'}, {"--verbose", 'v'},
         {"--help", 'h'}, {"--version", 'V'}, {"--compress", 'z'}};
     if (strcmp(a, "--rm") == 0) { o->rm = 1; return PARSE_GO; }
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(a, map[i].name) == 0) {
-            char buf[3] = {'-', map[i].short_form, 0};
-            char *argv[2] = {buf, NULL};
+    if (strncmp(a, "--model=", 8) == 0) { g_model_path = a + 8; return PARSE_GO; }
+    if (strcmp(a, "--model") == 0) {
+        if (!(g_model_path = argv[++*i])) return usage_error("option needs a value", a);
+        return PARSE_GO;
+    }
+    for (size_t m = 0; m < sizeof map / sizeof map[0]; m++)
+        if (strcmp(a, map[m].name) == 0) {
+            char buf[3] = {'-', map[m].short_form, 0};
+            char *one[2] = {buf, NULL};
             int k = 0;
-            return parse_short(o, argv, &k);
+            return parse_short(o, one, &k);
         }
     return usage_error("unknown option", a);
 }
@@ -173,7 +183,7 @@ static int parse_args(int argc, char **argv, cli_opts *o, const char **files, in
         int r = PARSE_GO;
         if (only_files || a[0] != '-' || a[1] == 0) files[(*nfiles)++] = a;
         else if (strcmp(a, "--") == 0) only_files = 1;
-        else if (a[1] == '-') r = parse_long(o, a);
+        else if (a[1] == '-') r = parse_long(o, a, argv, &i);
         else r = parse_short(o, argv, &i);
         if (r != PARSE_GO) return r;
     }
@@ -192,10 +202,33 @@ static const cli_command *find_command(const char *name) {
     return NULL;
 }
 
+/* circa_record_model adapters for a probabilistic circuit. */
+static circa_status pc_encode_records(const void *m, const uint8_t *r, size_t n, circa_rc_enc *e) {
+    return circa_pc_encode(m, r, n, e);
+}
+static circa_status pc_decode_records(const void *m, circa_rc_dec *d, uint8_t *r, size_t n) {
+    return circa_pc_decode(m, d, r, n);
+}
+
+/* Loads --model into *rm; returns 0, or EXIT_DATA after a message. */
+static int load_model(const char *path, circa_pc **pc, circa_record_model *rm) {
+    circa_status st = circa_pc_load_file(path, pc);
+    if (st != CIRCA_OK) {
+        cli_error(path, "cannot load model: %s", circa_strerror(st));
+        return EXIT_DATA;
+    }
+    rm->width = circa_pc_num_vars(*pc);
+    rm->id = circa_pc_id(*pc);
+    rm->model = *pc;
+    rm->encode = pc_encode_records;
+    rm->decode = pc_decode_records;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const cli_command *cmd = argc > 1 ? find_command(argv[1]) : NULL;
     if (cmd) return cmd->run(argc - 1, argv + 1);
-    cli_opts o = {MODE_COMPRESS, CIRCA_LEVEL_DEFAULT, 1, 0, NULL, 0, 0, 1};
+    cli_opts o = {MODE_COMPRESS, CIRCA_LEVEL_DEFAULT, 1, 0, NULL, 0, 0, 1, NULL};
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     int nfiles = 0;
     if (!files) return EXIT_DATA;
@@ -204,6 +237,15 @@ int main(int argc, char **argv) {
         free(files);
         return r == PARSE_DONE ? EXIT_OK : r;
     }
+    circa_pc *pc = NULL;
+    circa_record_model rm;
+    if (g_model_path) {
+        if ((r = load_model(g_model_path, &pc, &rm)) != 0) {
+            free(files);
+            return r;
+        }
+        o.model = &rm;
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
@@ -211,6 +253,7 @@ int main(int argc, char **argv) {
     if (nfiles == 0) files[nfiles++] = "-";
     for (int i = 0; i < nfiles; i++)
         if (cli_process(&o, files[i]) != EXIT_OK) status = EXIT_DATA;
+    circa_pc_free(pc);
     free(files);
     return status;
 }
