@@ -110,6 +110,25 @@ if script -qec "true" /dev/null >/dev/null 2>&1; then
     [ $code = 2 ] && grep -q "refusing to write compressed data to a terminal" tty.out && ok || bad "terminal refusal (exit $code): $(cat tty.out)"
 fi
 
+# ---- compression with a learned model (probabilistic circuit) ------------
+# 3000 records of 16 bytes with structure between columns, raw and as IDX.
+LC_ALL=C awk 'BEGIN { srand(7); for (i = 0; i < 3000; i++) { b = int(rand() * 4)
+    for (j = 0; j < 16; j++) printf "%c", 1 + (b * 50 + j * 7 + int(rand() * 3)) % 250 } }' > recs
+{ printf '\000\000\010\003\000\000\013\270\000\000\000\004\000\000\000\004'; cat recs; } > recs.idx
+expect 0 "pc learn" "$CIRCA" pc learn --records 16 recs --hidden 4 --epochs 2 --seed 1 -o m.pc
+expect 0 "pc learn (other model)" "$CIRCA" pc learn --records 16 recs --hidden 4 --epochs 1 --seed 2 -o m2.pc
+for f in recs recs.idx; do
+    expect 0 "compress --model $f" sh -c "'$CIRCA' --model m.pc -c $f > $f.m.circa"
+    "$CIRCA" -d --model m.pc -c $f.m.circa > $f.m.back 2>err.txt; same $f $f.m.back "--model round trip of $f"
+done
+"$CIRCA" -l -v recs.idx.m.circa | grep -q " model " && ok || bad "list shows model blocks"
+[ "$(wc -c < recs.m.circa)" -lt "$("$CIRCA" -9 -c recs | wc -c)" ] && ok || bad "the model beats -9 on its records"
+expect 2 "decompress without the model" "$CIRCA" -d -c recs.m.circa
+err_is "^circa: recs.m.circa: needs the model" "missing model message"
+expect 2 "decompress with another model" "$CIRCA" -d -c --model m2.pc recs.m.circa
+expect 2 "a corrupt model file" sh -c "head -c 100 m.pc > bad.pc; '$CIRCA' --model bad.pc -c recs"
+err_is "^circa: bad.pc: cannot load model" "corrupt model message"
+
 # ---- version and help ----------------------------------------------------
 expect 0 "version" "$CIRCA" version
 grep -q "^circa [0-9]" out.txt && ok || bad "version line"
