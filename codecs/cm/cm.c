@@ -1,26 +1,37 @@
 /* cm.c: the "cm" block codec, a bitwise context-mixing byte model (order-n,
- * word and match models, a gated neural mixer, APM refinement) whose bit
- * probabilities drive circa's range coder.
+ * word, record and match models, gated neural mixers, APM refinement) whose
+ * bit probabilities drive circa's range coder.
  *
  * How it works. Each byte is coded as 8 binary decisions, most significant
  * bit first. For every decision, each context model looks up a one-byte bit
  * history state in a slot selected by (its context, the bits of the byte seen
- * so far); an adaptive table maps that state to a probability. The stretched
- * probabilities (logits) of all models are combined by a small neural network
- * whose weight set is chosen by a small context, and adaptive probability maps
- * refine the result. After the bit is coded, every table learns from it.
+ * so far); an adaptive table (StateMap) maps that state to a probability. The
+ * stretched probabilities (logits) of all models are combined by small neural
+ * networks whose weight sets are chosen by small contexts, and adaptive
+ * probability maps (APMs) refine the result. After the bit is coded, every
+ * table learns from it.
+ *
+ * Profiles. "fast" (levels 1-5) mixes orders 0-3 with one mixer and one APM.
+ * "strong" (levels 6-9) mixes orders 0-4 and 6, a word model, two record (or
+ * sparse) contexts and a match model with two mixers and two APMs.
  *
  * Hashed context tables are arrays of 16-byte buckets: one check byte and the
  * 15 bit-history states of a nibble's binary tree (1 + 2 + 4 + 8 nodes). A
  * bucket is looked up twice per byte (for the high and the low nibble) among
- * three neighbours; on a miss the least used neighbour is recycled.
+ * three neighbours; on a miss the least used neighbour is recycled. The
+ * strong profile's lookups miss the caches, so they are prefetched one bit
+ * ahead.
  *
  * Exactness. The whole model uses integer arithmetic only, and every table is
  * computed from integer constants, so encoder and decoder agree bit for bit on
  * any platform. Floating point is used only to report the ideal code length.
  *
- * Parameter byte: bits 7..5 the profile (0 fast, 1 strong), bits 4..0 the log2
- * of the byte size of each hashed context table. */
+ * Parameter byte: bits 7..5 the profile (0 fast, 1 strong), bits 4..0 the
+ * block's table size log, from which every table size follows (fast: 16..21,
+ * strong: 16..23); other values are rejected. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* for mmap's MAP_ANONYMOUS and madvise under -std=c11 */
+#endif
 #include "cm.h"
 
 #include <math.h>
@@ -28,6 +39,25 @@
 #include <string.h>
 
 #include "circa/entropy.h"
+
+/* Big tables are mapped directly on Linux (see cm_arena_alloc), except under
+ * AddressSanitizer, which cannot check accesses inside a raw mapping. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CM_USE_MMAP 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CM_USE_MMAP 0
+#endif
+#endif
+#if !defined(CM_USE_MMAP) && defined(__linux__)
+#define CM_USE_MMAP 1
+#endif
+#if !defined(CM_USE_MMAP)
+#define CM_USE_MMAP 0
+#endif
+#if CM_USE_MMAP
+#include <sys/mman.h>
+#endif
 
 /* Hot helpers are forced inline so that each profile's loop is compiled with
  * its constants (table and input counts) folded in. */
@@ -51,11 +81,12 @@ enum {
     CM_PROFILE_STRONG = 1,
     CM_TABLE_LOG_MIN = 16,
     CM_TABLE_LOG_MAX_FAST = 21,
-    CM_TABLE_LOG_MAX_STRONG = 22,
+    CM_TABLE_LOG_MAX_STRONG = 23,
     CM_MATCH_MIN = 6,       /* bytes hashed to find a match candidate */
     CM_MATCH_VERIFY = 32,   /* bytes compared backwards to measure a new match */
     CM_RECORD_MAX = 4096,   /* longest record length detected */
-    CM_RECORD_WINDOW = 512, /* bytes a record length is tested on */
+    CM_RECORD_WINDOW = 256, /* bytes a record length is tested on */
+    CM_RECORD_COOLDOWN = 32,
     CM_PAGE_MASK = 255,     /* buckets per 4 KiB page - 1 */
     CM_MAX_HASHED = 8,      /* hashed context tables */
     CM_MAX_INPUTS = 12      /* mixer inputs, bias included (a weight set's stride) */
@@ -63,23 +94,26 @@ enum {
 
 /* The table size log a level may use at most. */
 static int cm_level_table_log_max(int level) {
-    static const unsigned char max_log[10] = {0, 20, 20, 20, 21, 21, 21, 22, 22, 22};
+    static const unsigned char max_log[10] = {0, 20, 20, 20, 21, 21, 21, 22, 22, 23};
     return max_log[level];
 }
 
 /* Tables sized to the block: about 32 table bytes per input byte is enough to
  * keep collisions rare, and smaller tables stay in cache. */
-static int cm_choose_table_log(size_t n, int level) {
+static int cm_table_log_for(size_t n, int log_max) {
     int log = CM_TABLE_LOG_MIN;
-    while (log < cm_level_table_log_max(level) && ((size_t)1 << log) < n * 32) log++;
+    while (log < log_max && ((size_t)1 << log) / 32 < n) log++;
     return log;
 }
 
-static int cm_param_valid(uint8_t param) {
+/* A parameter byte is valid for a block of raw_size bytes if it names a known
+ * profile and a table size the encoder could have chosen for that size; this
+ * also bounds the decoder's memory by the block size. */
+static int cm_param_valid(uint8_t param, size_t raw_size) {
     int profile = param >> 5, log = param & 31;
-    if (profile == CM_PROFILE_FAST) return log >= CM_TABLE_LOG_MIN && log <= CM_TABLE_LOG_MAX_FAST;
-    if (profile == CM_PROFILE_STRONG) return log >= CM_TABLE_LOG_MIN && log <= CM_TABLE_LOG_MAX_STRONG;
-    return 0;
+    int log_max = profile == CM_PROFILE_FAST ? CM_TABLE_LOG_MAX_FAST
+                : profile == CM_PROFILE_STRONG ? CM_TABLE_LOG_MAX_STRONG : 0;
+    return log_max && log >= CM_TABLE_LOG_MIN && log <= cm_table_log_for(raw_size, log_max);
 }
 
 /* ---- fixed-point logistic functions --------------------------------------- */
@@ -179,13 +213,22 @@ CM_HOT int cm_squash(const cm_tables *t, int x) {
     return t->squash[x + 2048];
 }
 
-/* ---- StateMap: adaptive probability per bit history state ------------------ */
+/* ---- StateMaps: adaptive probabilities -------------------------------- */
 
-/* An entry holds a 22-bit probability in its top bits and an update count in
- * its low 10 bits; the rate 1/(n + 1.5) slows to 1/(limit + 1.5). */
-CM_HOT int cm_sm_p12(uint32_t entry) { return (int)(entry >> 20); }
+/* A context's StateMap maps each bit history state to a 32-bit probability
+ * of a 1, moved 1/256 of the way to each coded bit. The states are shared by
+ * all contexts of an order, so the maps learn fast and a fixed rate is enough. */
+CM_HOT int cm_p12(uint32_t p32) { return (int)(p32 >> 20); }
 
-CM_HOT void cm_sm_update(uint32_t *entry, int bit, unsigned limit, const uint16_t *recip) {
+CM_HOT void cm_sm_update(uint32_t *p32, int bit) {
+    uint32_t p = *p32;
+    *p32 = bit ? p + ((~p) >> 8) : p - (p >> 8);
+}
+
+/* The match model's map: an entry holds a 22-bit probability in its top bits
+ * and an update count in its low 10 bits; the rate 1/(n + 1.5) slows down to
+ * 1/(limit + 1.5), since some of its contexts are rare. */
+CM_HOT void cm_counted_update(uint32_t *entry, int bit, unsigned limit, const uint16_t *recip) {
     uint32_t v = *entry;
     unsigned n = v & 1023;
     int32_t p = (int32_t)(v >> 10);
@@ -200,22 +243,19 @@ CM_HOT void cm_sm_update(uint32_t *entry, int bit, unsigned limit, const uint16_
 /* Each context owns 33 probabilities at logits -2048, -1920, ..., 2048; the
  * output interpolates the two around the input, and the nearer one learns. */
 typedef struct cm_apm {
-    uint16_t *t;
+    uint16_t *t;       /* contexts x 33 entries, owned by the model */
     uint32_t slot; /* the entry to update after the bit */
     int rate;
 } cm_apm;
 
-static int cm_apm_init(cm_apm *a, const cm_tables *tb, size_t contexts, int rate) {
-    a->t = malloc(contexts * 33 * sizeof *a->t);
-    if (!a->t) return 0;
-    for (size_t c = 0; c < contexts; c++)
-        for (int j = 0; j < 33; j++) {
-            int x = j * 128 - 2048;
-            a->t[c * 33 + j] = (uint16_t)(x >= 2048 ? 65535 : tb->squash[x + 2048]);
-        }
+/* Sets up an APM over `contexts` contexts in t (contexts * 33 entries). */
+static void cm_apm_init(cm_apm *a, uint16_t *t, const cm_tables *tb, size_t contexts, int rate) {
+    a->t = t;
+    for (int j = 0; j < 33; j++) /* every context starts as the identity map */
+        t[j] = (uint16_t)(j == 32 ? 65535 : tb->squash[j * 128]);
+    for (size_t c = 1; c < contexts; c++) memcpy(t + c * 33, t, 33 * sizeof *t);
     a->slot = 0;
     a->rate = rate;
-    return 1;
 }
 
 CM_HOT int cm_apm_predict(cm_apm *a, int x, uint32_t ctx) {
@@ -223,7 +263,7 @@ CM_HOT int cm_apm_predict(cm_apm *a, int x, uint32_t ctx) {
     if (x < -2047) x = -2047;
     int u = x + 2048, w = u & 127;
     uint32_t i = ctx * 33 + (uint32_t)(u >> 7);
-    a->slot = i + (w >> 6);
+    a->slot = i + (uint32_t)(w >> 6);
     return (a->t[i] * (128 - w) + a->t[i + 1] * w) >> 7;
 }
 
@@ -235,7 +275,7 @@ CM_HOT void cm_apm_update(cm_apm *a, int bit) {
 
 /* ---- mixer --------------------------------------------------------------- */
 
-/* A weight set is CM_MAX_INPUTS 16.16 fixed-point weights. */
+/* A weight set is CM_MAX_INPUTS fixed-point weights, 1.0 = 2^14. */
 typedef struct cm_mixer {
     int32_t *weights;  /* sets x CM_MAX_INPUTS */
     int32_t *active;   /* the set chosen for this bit */
@@ -246,20 +286,21 @@ typedef struct cm_mixer {
 static int cm_mixer_init(cm_mixer *m, size_t sets, int n_inputs, int rate) {
     m->weights = malloc(sets * CM_MAX_INPUTS * sizeof *m->weights);
     if (!m->weights) return 0;
-    for (size_t i = 0; i < sets * CM_MAX_INPUTS; i++) m->weights[i] = (1 << 16) * 3 / (n_inputs * 2);
+    for (size_t i = 0; i < sets * CM_MAX_INPUTS; i++) m->weights[i] = (1 << 14) * 3 / (n_inputs * 2);
     m->active = m->weights;
     m->p12 = 2048;
     m->rate = rate;
     return 1;
 }
 
-/* Returns the mixed logit for inputs in[0..n) using weight set `set`. */
+/* Returns the mixed logit for inputs in[0..n) using weight set `set`. The
+ * products are summed modulo 2^32 (see cm_mixer_train). */
 CM_HOT int cm_mixer_dot(cm_mixer *m, const cm_tables *t, const int32_t *restrict in, int n, uint32_t set) {
     const int32_t *restrict w = m->weights + (size_t)set * CM_MAX_INPUTS;
-    int64_t sum = 0;
+    uint32_t sum = 0;
     CM_UNROLL
-    for (int i = 0; i < n; i++) sum += (int64_t)in[i] * w[i];
-    int x = (int)(sum >> 16);
+    for (int i = 0; i < n; i++) sum += (uint32_t)in[i] * (uint32_t)w[i];
+    int x = (int32_t)sum >> 14;
     if (x > 2047) x = 2047;
     if (x < -2047) x = -2047;
     m->active = m->weights + (size_t)set * CM_MAX_INPUTS;
@@ -267,17 +308,73 @@ CM_HOT int cm_mixer_dot(cm_mixer *m, const cm_tables *t, const int32_t *restrict
     return x;
 }
 
-/* Gradient step on coding cost: w += rate * in * (bit - p). Weights are kept
- * within +-64 so that sums cannot overflow. */
+/* Gradient step on coding cost: w += rate * in * (bit - p), rounded. A step
+ * moves a weight by less than 2^-4 and a saturated output stops the drift, so
+ * in practice the weights of a set sum to well under 32 in magnitude, while
+ * the dot product could only wrap beyond 64. Sums are done modulo 2^32 so
+ * that even a pathological input cannot cause signed overflow: at worst it
+ * would code badly, identically on both sides. */
 CM_HOT void cm_mixer_train(cm_mixer *m, const int32_t *restrict in, int n, int bit) {
     int32_t err = ((bit << 12) - m->p12) * m->rate;
     int32_t *restrict w = m->active;
     CM_UNROLL
-    for (int i = 0; i < n; i++) {
-        int32_t v = w[i] + ((in[i] * err) >> 10);
-        v = v > (1 << 22) ? (1 << 22) : v;
-        w[i] = v < -(1 << 22) ? -(1 << 22) : v;
+    for (int i = 0; i < n; i++) w[i] = (int32_t)((uint32_t)w[i] + (uint32_t)((in[i] * err + 32768) >> 16));
+}
+
+/* ---- the arena of big tables ---------------------------------------------- */
+
+/* The context, match and APM tables are read at random, so with 4 KiB pages
+ * nearly every access would also miss the TLB. They are carved from one
+ * zeroed arena which, on Linux, is mapped directly and marked for transparent
+ * huge pages (2 MiB); elsewhere it comes from calloc. */
+typedef struct cm_arena {
+    uint8_t *base;  /* what was allocated or mapped */
+    size_t size;
+    int mapped;
+    uint8_t *next;  /* next free byte, 64-byte aligned */
+} cm_arena;
+
+enum { CM_HUGE_PAGE = 2 << 20 };
+
+static int cm_arena_alloc(cm_arena *a, size_t size) {
+    a->mapped = 0;
+#if CM_USE_MMAP
+    a->size = size + CM_HUGE_PAGE;
+    void *p = mmap(NULL, a->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) {
+        a->base = p;
+        a->mapped = 1;
+        a->next = (uint8_t *)(((uintptr_t)p + CM_HUGE_PAGE - 1) & ~(uintptr_t)(CM_HUGE_PAGE - 1));
+#ifdef MADV_HUGEPAGE
+        madvise(a->next, size, MADV_HUGEPAGE); /* only a hint: failure is harmless */
+#endif
+        return 1;
     }
+#endif
+    a->size = size + 64;
+    a->base = calloc(a->size, 1);
+    if (!a->base) return 0;
+    a->next = a->base + (64 - (uintptr_t)a->base % 64) % 64;
+    return 1;
+}
+
+/* Takes `size` bytes (a multiple of 64) from the arena; the caller has sized
+ * the arena for all its takes. */
+static void *cm_arena_take(cm_arena *a, size_t size) {
+    void *p = a->next;
+    a->next += size;
+    return p;
+}
+
+static void cm_arena_free(cm_arena *a) {
+    if (!a->base) return;
+#if CM_USE_MMAP
+    if (a->mapped) {
+        munmap(a->base, a->size);
+        return;
+    }
+#endif
+    free(a->base);
 }
 
 /* ---- the model ----------------------------------------------------------- */
@@ -294,8 +391,6 @@ enum {
 
 typedef struct cm_model {
     cm_tables tab;
-    int strong;
-    uint32_t bucket_bits;
 
     /* history: hist[0..pos) are the bytes coded so far */
     const uint8_t *hist;
@@ -310,16 +405,17 @@ typedef struct cm_model {
     uint32_t last_pos[256], last_dist[256];
     uint32_t rec_len;  /* 0 while none is known */
     int rec_peak;      /* its last cm_period_peak */
-    uint16_t rec_votes[CM_RECORD_MAX];
+    uint32_t rec_tested_at;
 
     /* direct tables for orders 0 and 1, hashed tables for the rest */
     uint8_t o0[256];
     uint8_t *o1;
-    uint8_t *table[CM_MAX_HASHED];     /* 64-byte aligned inside table_mem */
-    uint8_t *table_mem[CM_MAX_HASHED];
+    cm_arena arena;                    /* holds the tables below and the APM of order 1 */
+    uint8_t *table[CM_MAX_HASHED];     /* 64-byte aligned */
     uint32_t ctx_hash[CM_MAX_HASHED];
     uint8_t *bucket[CM_MAX_HASHED];
     uint32_t page[CM_MAX_HASHED];      /* first bucket index of this byte's page */
+    uint32_t page_shift[CM_MAX_HASHED];/* 32 - log2(buckets in the table) */
 
     /* the states used for this bit and their StateMaps */
     uint8_t *state[CM_MAX_HASHED + 2];
@@ -341,6 +437,8 @@ typedef struct cm_model {
     int32_t in[CM_MAX_INPUTS];
     cm_mixer mix_a, mix_b;
     cm_apm apm_order0, apm_order1;
+    uint32_t apm1_mask;          /* contexts of apm_order1 - 1 */
+    uint16_t apm_order0_t[256 * 33];
 } cm_model;
 
 static uint32_t cm_hash_mix(uint32_t h) {
@@ -373,30 +471,40 @@ static uint8_t *cm_find_bucket(const cm_model *m, uint8_t *table, uint32_t index
     return victim;
 }
 
-/* Called at each nibble boundary: selects every hashed context's bucket. The
- * second nibble's bucket is kept in the same 4 KiB page as the first one's,
- * which halves TLB misses; all lines are requested first so that their cache
- * misses overlap. */
+/* The bucket index of hash h in table i. The first nibble's bucket picks a
+ * 4 KiB page of the table; the second nibble's bucket is kept in that page,
+ * which halves TLB misses. The low 8 bits of h are the check byte. */
+static inline uint32_t cm_bucket_index(const cm_model *m, int i, uint32_t h, int first_nibble) {
+    uint32_t page = first_nibble ? (h >> m->page_shift[i]) & ~(uint32_t)CM_PAGE_MASK : m->page[i];
+    return page | ((h >> 8) & CM_PAGE_MASK);
+}
+
+/* The hash of a context's bucket for the nibble that follows the bits c0:
+ * the context hashes are already well mixed, so one multiply suffices. */
+static inline uint32_t cm_nibble_hash(uint32_t ctx_hash, uint32_t c0) {
+    uint32_t h = (ctx_hash ^ (c0 * 0x9E3779B1U)) * 0x85EBCA6BU;
+    return h ^ (h >> 15);
+}
+
+/* Called at each nibble boundary: selects every hashed context's bucket. */
 CM_HOT void cm_select_buckets(cm_model *m, const int strong) {
-    uint32_t salt = m->c0 * 0x9E3779B1U, h[CM_MAX_HASHED], index[CM_MAX_HASHED];
+    int first = m->bitpos == 0;
     for (int i = 0; i < CM_N_HASHED(strong); i++) {
-        h[i] = cm_hash_mix(m->ctx_hash[i] + salt);
-        if (m->bitpos == 0) m->page[i] = (h[i] >> (32 - m->bucket_bits)) & ~(uint32_t)CM_PAGE_MASK;
-        index[i] = m->page[i] | ((h[i] >> 8) & CM_PAGE_MASK);
-        CM_PREFETCH(m->table[i] + ((size_t)index[i] << 4));
+        uint32_t h = cm_nibble_hash(m->ctx_hash[i], m->c0);
+        uint32_t index = cm_bucket_index(m, i, h, first);
+        if (first) m->page[i] = index & ~(uint32_t)CM_PAGE_MASK;
+        m->bucket[i] = cm_find_bucket(m, m->table[i], index, (uint8_t)h);
     }
-    for (int i = 0; i < CM_N_HASHED(strong); i++)
-        m->bucket[i] = cm_find_bucket(m, m->table[i], index[i], (uint8_t)h[i]);
 }
 
 /* Letters (case folded) form words; other bytes end them. */
-static void cm_update_words(cm_model *m, uint8_t c) {
+static inline void cm_next_words(uint32_t *word, uint32_t *prev_word, uint8_t c) {
     uint32_t lower = c | 32u;
     if (lower >= 'a' && lower <= 'z') {
-        m->word = (m->word + lower + 1) * 0x2F0B4C35U;
-    } else if (m->word) {
-        m->prev_word = m->word;
-        m->word = 0;
+        *word = (*word + lower + 1) * 0x2F0B4C35U;
+    } else if (*word) {
+        *prev_word = *word;
+        *word = 0;
     }
 }
 
@@ -411,25 +519,23 @@ static int cm_period_peak(const uint8_t *hist, uint32_t end, uint32_t dist) {
     return same[1] - (same[0] > same[2] ? same[0] : same[2]);
 }
 
-/* Fixed-width records. Candidate lengths are gaps that a byte value repeated
- * (its last two gaps were equal); a candidate is tested when its vote count
- * reaches a power of two and adopted when its peak is clearly higher than the
- * current length's, which is itself re-tested every 4 KiB. */
+/* Fixed-width records. A byte value whose last two gaps were equal proposes
+ * that gap as the record length; a proposal is tested (at most once every
+ * CM_RECORD_COOLDOWN bytes, as tests cost a few hundred operations) and
+ * adopted when its peak is clearly higher than the current length's, which is
+ * itself re-tested every 4 KiB and dropped once the peak fades. */
 static void cm_update_record(cm_model *m, uint8_t c) {
     enum { ADOPT = CM_RECORD_WINDOW / 8, DROP = CM_RECORD_WINDOW / 16, MARGIN = CM_RECORD_WINDOW / 32 };
     uint32_t at = m->pos - 1; /* c is hist[at] */
     uint32_t dist = at - m->last_pos[c];
-    if (dist >= 2 && dist < CM_RECORD_MAX && dist == m->last_dist[c] && dist != m->rec_len) {
-        uint32_t votes = ++m->rec_votes[dist];
-        if (votes >= 4 && (votes & (votes - 1)) == 0) {
-            int peak = cm_period_peak(m->hist, m->pos, dist);
-            if (peak >= ADOPT && peak > m->rec_peak + MARGIN) {
-                m->rec_len = dist;
-                m->rec_peak = peak;
-            }
+    if (dist >= 2 && dist < CM_RECORD_MAX && dist == m->last_dist[c] && dist != m->rec_len &&
+        m->pos - m->rec_tested_at >= CM_RECORD_COOLDOWN) {
+        m->rec_tested_at = m->pos;
+        int peak = cm_period_peak(m->hist, m->pos, dist);
+        if (peak >= ADOPT && peak > m->rec_peak + MARGIN) {
+            m->rec_len = dist;
+            m->rec_peak = peak;
         }
-        if (votes == 65535)
-            for (int d = 0; d < CM_RECORD_MAX; d++) m->rec_votes[d] >>= 1;
     }
     m->last_dist[c] = dist;
     m->last_pos[c] = at;
@@ -439,29 +545,55 @@ static void cm_update_record(cm_model *m, uint8_t c) {
     }
 }
 
-/* The byte `back` positions before the next one, or 0 before the start. */
-static inline uint32_t cm_byte_back(const cm_model *m, uint32_t back) {
-    return back <= m->pos ? m->hist[m->pos - back] : 0;
-}
-
-/* Computes the per-byte context hashes of the hashed tables. */
-static void cm_update_contexts(cm_model *m) {
-    uint64_t c8 = m->c8;
-    uint32_t *h = m->ctx_hash;
+/* The hashes of every hashed context for the byte at `pos`, given the bytes
+ * before it (c8: the last 8, hist: all) and the word hashes. */
+CM_HOT void cm_context_hashes(const cm_model *m, uint32_t pos, uint64_t c8, uint32_t word,
+                              uint32_t prev_word, uint32_t *h, const int strong) {
     h[0] = cm_hash_bytes(c8 & 0xFFFF, 0x9E3779B97F4A7C15ULL);
     h[1] = cm_hash_bytes(c8 & 0xFFFFFF, 0xC2B2AE3D27D4EB4FULL);
-    if (!m->strong) return;
+    if (!strong) return;
     h[2] = cm_hash_bytes(c8 & 0xFFFFFFFF, 0x165667B19E3779F9ULL);
     h[3] = cm_hash_bytes(c8 & 0xFFFFFFFFFFFFULL, 0xD6E8FEB86659FD93ULL);
-    h[4] = m->word ^ cm_hash_bytes(m->word ? 0 : (c8 & 0xFF) + 256, 0x9FB21C651E98DF25ULL);
-    h[5] = cm_hash_mix(m->word + m->prev_word * 0x01000193U);
-    if (m->rec_len) {
-        uint32_t above = cm_byte_back(m, m->rec_len), above2 = cm_byte_back(m, 2 * m->rec_len);
-        h[6] = cm_hash_mix(above | above2 << 8 | m->rec_len << 16);
-        h[7] = cm_hash_mix((above | (uint32_t)(c8 & 0xFF) << 8 | m->rec_len << 16) + 0x3C6EF372U);
+    h[4] = word ^ cm_hash_bytes(word ? 0 : (c8 & 0xFF) + 256, 0x9FB21C651E98DF25ULL);
+    h[5] = cm_hash_mix(word + prev_word * 0x01000193U);
+    uint32_t rec = m->rec_len;
+    if (rec) {
+        uint32_t above = rec <= pos ? m->hist[pos - rec] : 0;
+        uint32_t above2 = 2 * rec <= pos ? m->hist[pos - 2 * rec] : 0;
+        h[6] = cm_hash_mix(above | above2 << 8 | rec << 16);
+        h[7] = cm_hash_mix((above | (uint32_t)(c8 & 0xFF) << 8 | rec << 16) + 0x3C6EF372U);
     } else {
         h[6] = cm_hash_mix((uint32_t)((c8 >> 8) & 0xFFFF) + 0x7F4A7C15U);   /* bytes 2-3 */
         h[7] = cm_hash_mix((uint32_t)((c8 >> 16) & 0xFFFF) + 0xA54FF53AU);  /* bytes 3-4 */
+    }
+}
+
+static inline uint32_t cm_match_hash(const cm_model *m, uint64_t c8) {
+    return cm_hash_bytes(c8 & 0xFFFFFFFFFFFFULL, 0x9E3779B97F4A7C15ULL) >> (32 - m->match_bits);
+}
+
+/* The tables are far larger than the caches. One bit before a nibble ends,
+ * the lines that either value of the last bit will need are requested, so
+ * that the misses overlap with coding that bit. */
+CM_HOT void cm_prefetch_next_nibble(const cm_model *m, const int strong) {
+    int first = m->bitpos == 7;
+    for (uint32_t bit = 0; bit < 2; bit++) {
+        uint32_t c0 = m->c0 * 2 + bit, h[CM_MAX_HASHED];
+        if (first) {
+            uint8_t c = (uint8_t)c0;
+            uint64_t c8 = m->c8 << 8 | c;
+            uint32_t word = m->word, prev_word = m->prev_word;
+            cm_next_words(&word, &prev_word, c);
+            cm_context_hashes(m, m->pos + 1, c8, word, prev_word, h, strong);
+            c0 = 1;
+            if (strong) CM_PREFETCH(m->match_table + cm_match_hash(m, c8));
+        } else {
+            memcpy(h, m->ctx_hash, sizeof h);
+        }
+        for (int i = 0; i < CM_N_HASHED(strong); i++) {
+            uint32_t hh = cm_nibble_hash(h[i], c0);
+            CM_PREFETCH(m->table[i] + ((size_t)cm_bucket_index(m, i, hh, first) << 4));
+        }
     }
 }
 
@@ -482,7 +614,7 @@ static void cm_match_update(cm_model *m, uint8_t c) {
         if (miss && (m->match_misses & 7) == 7) m->match_on = 0;
     }
     if (pos < CM_MATCH_MIN) return;
-    uint32_t h = cm_hash_bytes(m->c8 & 0xFFFFFFFFFFFFULL, 0x9E3779B97F4A7C15ULL) >> (32 - m->match_bits);
+    uint32_t h = cm_match_hash(m, m->c8);
     if (!m->match_on || m->match_len < 16) {
         uint32_t cand = m->match_table[h];
         if (cand > 0 && cand != m->match_ptr) {
@@ -519,7 +651,7 @@ CM_HOT int32_t cm_match_input(cm_model *m) {
     if ((expected >> (8 - m->bitpos)) != m->c0) return 0; /* this byte already differs */
     m->match_bit = (int)((expected >> (7 - m->bitpos)) & 1);
     m->match_sm_ctx = (cm_match_bucket(m->match_len) * 16 + m->match_misses) * 2 + (uint32_t)m->match_bit;
-    return m->tab.stretch[cm_sm_p12(m->match_sm[m->match_sm_ctx])];
+    return m->tab.stretch[cm_p12(m->match_sm[m->match_sm_ctx])];
 }
 
 /* ---- predict / update ------------------------------------------------------ */
@@ -536,7 +668,7 @@ CM_HOT void cm_gather(cm_model *m, const int strong) {
     CM_UNROLL
     for (int i = 0; i < n_states; i++) {
         m->sm_entry[i] = &m->sm[i][*state[i]];
-        m->in[i + 1] = m->tab.stretch[cm_sm_p12(*m->sm_entry[i])];
+        m->in[i + 1] = m->tab.stretch[cm_p12(*m->sm_entry[i])];
     }
 }
 
@@ -557,8 +689,8 @@ CM_HOT uint32_t cm_predict(cm_model *m, const int strong) {
         int x = (xa + xb) >> 1;
         uint32_t c1 = (uint32_t)(m->c8 & 0xFF);
         int p0 = cm_apm_predict(&m->apm_order0, x, m->c0);
-        int p1 = cm_apm_predict(&m->apm_order1, x, m->c0 | c1 << 8);
-        p = (cm_squash(t, x) + p0 + p1 * 2) >> 2;
+        int p1 = cm_apm_predict(&m->apm_order1, x, (m->c0 | c1 << 8) & m->apm1_mask);
+        p = (p0 + p1 * 3) >> 2;
     }
     if (p < 32) p = 32;
     if (p > 65536 - 32) p = 65536 - 32;
@@ -566,18 +698,18 @@ CM_HOT uint32_t cm_predict(cm_model *m, const int strong) {
 }
 
 /* Called after the last bit of a byte: shifts it into the history. */
-static void cm_end_byte(cm_model *m) {
+static void cm_end_byte(cm_model *m, const int strong) {
     uint8_t c = (uint8_t)m->c0;
     m->pos++;
     m->c8 = (m->c8 << 8) | c;
     m->c0 = 1;
     m->bitpos = 0;
-    if (m->strong) {
-        cm_update_words(m, c);
+    if (strong) {
+        cm_next_words(&m->word, &m->prev_word, c);
         cm_update_record(m, c);
         cm_match_update(m, c);
     }
-    cm_update_contexts(m);
+    cm_context_hashes(m, m->pos, m->c8, m->word, m->prev_word, m->ctx_hash, strong);
 }
 
 CM_HOT void cm_update(cm_model *m, int bit, const int strong) {
@@ -586,22 +718,24 @@ CM_HOT void cm_update(cm_model *m, int bit, const int strong) {
     CM_UNROLL
     for (int i = 0; i < n_states; i++) {
         *m->state[i] = t->next[*m->state[i]][bit];
-        cm_sm_update(m->sm_entry[i], bit, 1023, t->recip);
+        cm_sm_update(m->sm_entry[i], bit);
     }
     cm_mixer_train(&m->mix_a, m->in, CM_N_INPUTS(strong), bit);
     cm_apm_update(&m->apm_order0, bit);
     if (strong) {
         cm_mixer_train(&m->mix_b, m->in, CM_N_INPUTS(strong), bit);
         cm_apm_update(&m->apm_order1, bit);
-        if (m->match_bit >= 0) cm_sm_update(&m->match_sm[m->match_sm_ctx], bit, 1023, t->recip);
+        if (m->match_bit >= 0) cm_counted_update(&m->match_sm[m->match_sm_ctx], bit, 1023, t->recip);
     }
     m->c0 = (m->c0 << 1) | (uint32_t)bit;
     m->nib = (m->nib << 1) | (uint32_t)bit;
     m->bitpos++;
-    if (m->bitpos == 8) cm_end_byte(m);
+    if (m->bitpos == 8) cm_end_byte(m, strong);
     if (m->bitpos == 0 || m->bitpos == 4) {
         m->nib = 1;
         cm_select_buckets(m, strong);
+    } else if (strong && (m->bitpos == 3 || m->bitpos == 7)) {
+        cm_prefetch_next_nibble(m, strong); /* the fast profile's tables mostly stay in cache */
     }
 }
 
@@ -609,48 +743,77 @@ CM_HOT void cm_update(cm_model *m, int bit, const int strong) {
 
 static void cm_model_free(cm_model *m) {
     if (!m) return;
+    cm_arena_free(&m->arena);
     free(m->o1);
-    for (int i = 0; i < CM_MAX_HASHED; i++) free(m->table_mem[i]);
-    free(m->match_table);
     free(m->mix_a.weights);
     free(m->mix_b.weights);
-    free(m->apm_order0.t);
-    free(m->apm_order1.t);
     free(m);
 }
 
-/* Allocates a fresh model with hashed tables of 2^table_log bytes. */
+/* Low orders have few contexts: their tables are smaller than the block's
+ * table size and capped, which saves memory, cache and TLB misses. */
+static int cm_table_log_of(int strong, int i, int table_log) {
+    /* fast: orders 2, 3; strong: orders 2, 3, 4, 6, word, word pair, record/sparse x2 */
+    static const unsigned char shrink_fast[CM_HASHED_FAST] = {1, 0};
+    static const unsigned char shrink_strong[CM_HASHED_STRONG] = {2, 1, 0, 0, 1, 1, 2, 2};
+    static const unsigned char cap_strong[CM_HASHED_STRONG] = {20, 21, 23, 23, 21, 21, 20, 20};
+    int log = table_log - (strong ? shrink_strong[i] : shrink_fast[i]);
+    if (strong && log > cap_strong[i]) log = cap_strong[i];
+    return log < CM_TABLE_LOG_MIN ? CM_TABLE_LOG_MIN : log;
+}
+
+/* The order-1 APM has (partial byte, previous byte) contexts; small blocks,
+ * which cannot train that many, keep only the low bits of the previous byte. */
+static size_t cm_apm1_contexts(int table_log) {
+    return (size_t)1 << (table_log - 6 < 16 ? table_log - 6 : 16);
+}
+
+/* Carves the hashed tables, the match table and the order-1 APM from one
+ * arena. The hashed tables come first, each a multiple of 4 KiB. */
+static int cm_model_alloc_tables(cm_model *m, int strong, int table_log) {
+    size_t total = 0;
+    for (int i = 0; i < CM_N_HASHED(strong); i++) total += (size_t)1 << cm_table_log_of(strong, i, table_log);
+    if (strong) {
+        m->match_bits = (uint32_t)table_log - 2;
+        total += ((size_t)1 << m->match_bits) * sizeof *m->match_table;
+        total += (cm_apm1_contexts(table_log) * 33 * sizeof(uint16_t) + 63) & ~(size_t)63;
+    }
+    if (!cm_arena_alloc(&m->arena, total)) return 0;
+    for (int i = 0; i < CM_N_HASHED(strong); i++) {
+        int log = cm_table_log_of(strong, i, table_log);
+        m->page_shift[i] = 32 - ((uint32_t)log - 4);
+        m->table[i] = cm_arena_take(&m->arena, (size_t)1 << log);
+    }
+    if (strong) {
+        m->match_table = cm_arena_take(&m->arena, ((size_t)1 << m->match_bits) * sizeof *m->match_table);
+        size_t contexts = cm_apm1_contexts(table_log);
+        m->apm1_mask = (uint32_t)contexts - 1;
+        cm_apm_init(&m->apm_order1, cm_arena_take(&m->arena, contexts * 33 * sizeof(uint16_t)), &m->tab, contexts, 7);
+    }
+    return 1;
+}
+
+/* Allocates a fresh model with hashed tables of up to 2^table_log bytes. */
 static cm_model *cm_model_new(int strong, int table_log, const uint8_t *hist) {
     cm_model *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     cm_init_tables(&m->tab);
-    m->strong = strong;
     m->hist = hist;
     m->c0 = 1;
     m->nib = 1;
-    m->bucket_bits = (uint32_t)table_log - 4;
     int ok = (m->o1 = calloc(65536, 1)) != NULL;
-    for (int i = 0; i < CM_N_HASHED(strong) && ok; i++) {
-        /* Aligned so that a bucket and its two neighbours share a cache line. */
-        ok = (m->table_mem[i] = calloc(((size_t)1 << table_log) + 64, 1)) != NULL;
-        if (ok) m->table[i] = m->table_mem[i] + (64 - (uintptr_t)m->table_mem[i] % 64) % 64;
-    }
-    ok = ok && cm_mixer_init(&m->mix_a, 256, CM_N_INPUTS(strong), strong ? 4 : 6);
-    ok = ok && cm_apm_init(&m->apm_order0, &m->tab, 256, 7);
-    if (ok && strong) {
-        m->match_bits = (uint32_t)table_log - 2;
-        ok = (m->match_table = calloc((size_t)1 << m->match_bits, sizeof *m->match_table)) != NULL;
-        ok = ok && cm_mixer_init(&m->mix_b, 17 * 8, CM_N_INPUTS(strong), 4);
-        ok = ok && cm_apm_init(&m->apm_order1, &m->tab, 65536, 7);
-        for (size_t i = 0; i < sizeof m->match_sm / sizeof m->match_sm[0]; i++) m->match_sm[i] = m->tab.state_p0[0];
-    }
+    ok = ok && cm_model_alloc_tables(m, strong, table_log);
+    ok = ok && cm_mixer_init(&m->mix_a, 256, CM_N_INPUTS(strong), strong ? 5 : 6);
+    ok = ok && (!strong || cm_mixer_init(&m->mix_b, 17 * 8, CM_N_INPUTS(strong), 5));
     if (!ok) {
         cm_model_free(m);
         return NULL;
     }
+    cm_apm_init(&m->apm_order0, m->apm_order0_t, &m->tab, 256, 7);
+    for (size_t i = 0; i < sizeof m->match_sm / sizeof m->match_sm[0]; i++) m->match_sm[i] = m->tab.state_p0[0];
     for (int k = 0; k < CM_MAX_HASHED + 2; k++)
         for (int s = 0; s < 256; s++) m->sm[k][s] = m->tab.state_p0[s];
-    cm_update_contexts(m);
+    cm_context_hashes(m, 0, 0, 0, 0, m->ctx_hash, strong);
     cm_select_buckets(m, strong);
     return m;
 }
@@ -658,34 +821,34 @@ static cm_model *cm_model_new(int strong, int table_log, const uint8_t *hist) {
 /* ---- block coding --------------------------------------------------------- */
 
 /* -log2(q / 65536) summed over a histogram of the probabilities given to the
- * coded outcomes. */
-static double cm_ideal_bits(const uint32_t *outcome_hist) {
+ * coded outcomes (counting is cheaper than a log per bit). */
+static double cm_ideal_bits(const uint64_t *outcomes) {
     double bits = 0;
     for (uint32_t q = 1; q < 65536; q++)
-        if (outcome_hist[q]) bits += outcome_hist[q] * (16.0 - log2((double)q));
+        if (outcomes[q]) bits += (double)outcomes[q] * (16.0 - log2((double)q));
     return bits;
 }
 
 /* The encoder's loop, specialised per profile; stops early on overflow. */
 CM_HOT void cm_encode_bytes(cm_model *m, circa_rc_enc *enc, const uint8_t *src, size_t n,
-                            uint32_t *outcome_hist, const int strong) {
+                            uint64_t *outcomes, const int strong) {
     for (size_t i = 0; i < n && !enc->overflow; i++) {
         for (int b = 7; b >= 0; b--) {
             int bit = (src[i] >> b) & 1;
             uint32_t p = cm_predict(m, strong);
-            if (outcome_hist) outcome_hist[bit ? p : 65536 - p]++;
+            if (outcomes) outcomes[bit ? p : 65536 - p]++;
             circa_rc_encode_bit(enc, bit, p);
             cm_update(m, bit, strong);
         }
     }
 }
 
-static void cm_encode_fast(cm_model *m, circa_rc_enc *enc, const uint8_t *src, size_t n, uint32_t *hist) {
-    cm_encode_bytes(m, enc, src, n, hist, 0);
+static void cm_encode_fast(cm_model *m, circa_rc_enc *enc, const uint8_t *src, size_t n, uint64_t *outcomes) {
+    cm_encode_bytes(m, enc, src, n, outcomes, 0);
 }
 
-static void cm_encode_strong(cm_model *m, circa_rc_enc *enc, const uint8_t *src, size_t n, uint32_t *hist) {
-    cm_encode_bytes(m, enc, src, n, hist, 1);
+static void cm_encode_strong(cm_model *m, circa_rc_enc *enc, const uint8_t *src, size_t n, uint64_t *outcomes) {
+    cm_encode_bytes(m, enc, src, n, outcomes, 1);
 }
 
 /* The decoder's loop; a valid stream is never read past its end, so the
@@ -717,7 +880,7 @@ circa_status circa__cm_encode(const uint8_t *src, size_t n, uint8_t *dst, size_t
         return CIRCA_E_PARAM;
     if (n > UINT32_MAX - 1) return CIRCA_E_LIMIT;
     int strong = level >= 6;
-    int table_log = cm_choose_table_log(n, level);
+    int table_log = cm_table_log_for(n, cm_level_table_log_max(level));
     *param = (uint8_t)((strong ? CM_PROFILE_STRONG : CM_PROFILE_FAST) << 5 | table_log);
     if (ideal_bits) *ideal_bits = 0;
 
@@ -725,17 +888,17 @@ circa_status circa__cm_encode(const uint8_t *src, size_t n, uint8_t *dst, size_t
     circa_rc_enc_init(&enc, dst, cap);
     if (n > 0) {
         cm_model *m = cm_model_new(strong, table_log, src);
-        uint32_t *hist = ideal_bits ? calloc(65536, sizeof *hist) : NULL;
-        if (!m || (ideal_bits && !hist)) {
+        uint64_t *outcomes = ideal_bits ? calloc(65536, sizeof *outcomes) : NULL;
+        if (!m || (ideal_bits && !outcomes)) {
             cm_model_free(m);
-            free(hist);
+            free(outcomes);
             return CIRCA_E_NOMEM;
         }
-        if (strong) cm_encode_strong(m, &enc, src, n, hist);
-        else cm_encode_fast(m, &enc, src, n, hist);
+        if (strong) cm_encode_strong(m, &enc, src, n, outcomes);
+        else cm_encode_fast(m, &enc, src, n, outcomes);
         cm_model_free(m);
-        if (hist) *ideal_bits = cm_ideal_bits(hist);
-        free(hist);
+        if (outcomes) *ideal_bits = cm_ideal_bits(outcomes);
+        free(outcomes);
     }
     size_t len = circa_rc_enc_finish(&enc);
     if (enc.overflow || len == 0) return CIRCA_E_DST_SIZE;
@@ -745,7 +908,7 @@ circa_status circa__cm_encode(const uint8_t *src, size_t n, uint8_t *dst, size_t
 
 circa_status circa__cm_decode(const uint8_t *src, size_t n, uint8_t *dst, size_t raw_size,
                               uint8_t param) {
-    if (!cm_param_valid(param)) return CIRCA_E_FORMAT;
+    if (!cm_param_valid(param, raw_size)) return CIRCA_E_FORMAT;
     if ((!src && n) || (!dst && raw_size)) return CIRCA_E_PARAM;
     if (raw_size > UINT32_MAX - 1) return CIRCA_E_LIMIT;
     circa_rc_dec dec;
@@ -759,5 +922,8 @@ circa_status circa__cm_decode(const uint8_t *src, size_t n, uint8_t *dst, size_t
         else cm_decode_fast(m, &dec, dst, raw_size);
         cm_model_free(m);
     }
-    return circa_rc_dec_finish(&dec) ? CIRCA_E_FORMAT : CIRCA_OK;
+    /* The encoder flushes its whole low end, so a valid stream also ends with
+     * code == 0 exactly: this catches damage in the final bytes, which
+     * circa_rc_dec_finish alone cannot see. */
+    return circa_rc_dec_finish(&dec) || dec.code != 0 ? CIRCA_E_FORMAT : CIRCA_OK;
 }

@@ -16,9 +16,11 @@
  * agree bit for bit on every platform.
  *
  * Stream layout: the encoder writes exactly as many bytes as the decoder
- * reads (8 at start-up plus one per renormalisation), and the first byte is
- * always 0. circa_rc_dec_finish checks both, so truncation, trailing garbage
- * and most corruption are detected even before a block checksum is checked.
+ * reads (8 at start-up plus one per renormalisation), the first byte is
+ * always 0, and the last 7 bytes are exactly the final low, so the decoder
+ * ends with code == 0. circa_rc_dec_finish checks all three, so truncation,
+ * trailing garbage and most corruption are detected even before a block
+ * checksum is checked.
  *
  * Both sides are plain structs with inline functions: the hot loops of the
  * models inline them. They never read or write outside the given buffers:
@@ -212,9 +214,11 @@ static inline int circa_rc_decode_bit(circa_rc_dec *d, uint32_t p1) {
 }
 
 /* Returns 0 when the stream was consumed exactly and well formed, nonzero
- * when it was truncated, had trailing bytes or a bad first byte. */
+ * when it was truncated, had trailing bytes, a bad first byte, or did not
+ * end exactly on the encoder's final low (the encoder flushes all of low, so
+ * a valid stream leaves code == 0: this catches flips in the last bytes). */
 static inline int circa_rc_dec_finish(const circa_rc_dec *d) {
-    return d->bad_start || d->overrun != 0 || d->pos != d->size;
+    return d->bad_start || d->overrun != 0 || d->pos != d->size || d->code != 0;
 }
 
 #ifdef __cplusplus
