@@ -36,6 +36,7 @@ demo: build
 
 # The full benchmark table (every level, median of 3 runs).
 bench: build
+	@sh scripts/install-deps.sh --bench
 	sh bench/compress --circa $(BUILD_DIR)/cli/circa
 
 # libFuzzer targets (clang only); run e.g. build-fuzz/tests/fuzz_frame -max_total_time=60

@@ -7,10 +7,15 @@ set -eu
 BUILD="cmake make gcc pkg-config zlib1g-dev libdeflate-dev libpng-dev libsndfile1-dev libfftw3-dev libcriterion-dev"
 # Tools the tests and demo compare against or drive (optional for the library itself).
 # sox, ffmpeg and flac: the audio pipe tests round-trip through them.
-TOOLS="gzip xz-utils zstd brotli clang valgrind sox ffmpeg flac"
+TOOLS="gzip xz-utils zstd brotli clang valgrind sox ffmpeg flac time"
+# Benchmarks only (make bench, bench/*): reference implementations to compare against.
+BENCH="libsamplerate0-dev libgsl-dev python3-scipy python3-mpmath webp libjxl-tools imagemagick dataset-fashion-mnist"
 
+# `install-deps.sh --bench` also installs what the benchmarks compare against.
+WANT="$BUILD $TOOLS"
+[ "${1:-}" = "--bench" ] && WANT="$WANT $BENCH"
 missing=""
-for p in $BUILD $TOOLS; do
+for p in $WANT; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $p"
     fi

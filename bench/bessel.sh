@@ -1,0 +1,40 @@
+#!/bin/sh
+# bench/bessel.sh: circa's log I_v(x), log K_v(x) against GSL and SciPy over the
+# mpmath fixture: accuracy and speed per region, one table (docs/bessel.md).
+#
+#   sh bench/bessel.sh [BUILD_DIR]      (default: build; needs libcirca.a and .so there)
+#
+# Needs the Debian packages libgsl-dev (GSL), python3-numpy and python3-scipy.
+# Builds bench/bessel.c against BUILD_DIR/libcirca.a with cc. Keep the machine
+# quiet while it runs: times are CPU time, medians of 5 runs.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$here/build}
+fixture=$here/tests/fixtures/bessel_log.tsv
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+
+if [ ! -f "$build/libcirca.a" ]; then
+    echo "bessel.sh: $build/libcirca.a not found: build first (make build, or cmake --build)" >&2
+    exit 2
+fi
+# The static library's private link flags (the CUDA runtime in a CUDA build).
+libs_private=$(sed -n 's/^Libs.private: //p' "$build/circa.pc" 2>/dev/null || true)
+bin=$build/bench_bessel
+cc -O2 -std=c11 -ffp-contract=off -Wall -Wextra -I "$here/include" \
+    "$here/bench/bessel.c" "$build/libcirca.a" $libs_private -lgsl -lgslcblas -lm -o "$bin"
+
+printf '%-6s %-12s %-7s %6s %6s %10s %10s %9s %8s\n' \
+    func region library points fails max_err med_err ns/call speedup
+"$bin" "$fixture" > "$build/bench_bessel_gsl.txt"
+"$py" "$here/bench/bessel_scipy.py" --lib "$build/libcirca.so" --fixture "$fixture" \
+    > "$build/bench_bessel_scipy.txt"
+# Group the rows by function and region: circa, GSL, then circa (batch), SciPy.
+for f in "log I" "log K"; do
+    for r in "large x" "Debye" "middle x<=2" "middle x>2" "all"; do
+        grep -h "^$f  *$r " "$build/bench_bessel_gsl.txt"
+        grep -h "^$f  *$r " "$build/bench_bessel_scipy.txt" | sed 's/ circa  / circa* /'
+    done
+done
+grep -h '^#' "$build/bench_bessel_gsl.txt" "$build/bench_bessel_scipy.txt"
+echo "# circa*: the batch API timed vectorised, as SciPy's ufuncs are"
