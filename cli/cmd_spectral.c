@@ -417,7 +417,10 @@ static int cmd_spectrogram(int argc, char **argv) {
     if (rc != EXIT_OK) return rc;
     const circa_audio_info *in = circa_audio_reader_info(r);
     circa_spectrogram *sg;
-    if (!s.cfg.title && strcmp(a.inputs[0], "-") != 0) s.cfg.title = a.inputs[0];
+    if (!s.cfg.title && strcmp(a.inputs[0], "-") != 0) {
+        const char *slash = strrchr(a.inputs[0], '/'); /* the file's name, not its path */
+        s.cfg.title = slash ? slash + 1 : a.inputs[0];
+    }
     circa_status st = circa_spectrogram_create(&s.cfg, in->rate, in->channels, in->frames, &sg);
     if (st != CIRCA_OK) {
         cli_error("spectrogram", "%s", st == CIRCA_E_PARAM ? "more than 64 channels" : circa_strerror(st));
