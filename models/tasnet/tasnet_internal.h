@@ -1,0 +1,38 @@
+/* tasnet_internal.h: the Conv-TasNet model struct, shared by the batch
+ * code (tasnet.c) and the streaming code (tasnet_stream.c). */
+#ifndef CIRCA_TASNET_INTERNAL_H
+#define CIRCA_TASNET_INTERNAL_H
+
+#include "circa/tasnet.h"
+
+/* The parameters of one TCN block, pointing into the model's array. */
+typedef struct block {
+    circa_nn_param *in_w, *in_b, *a1, *n1g, *n1b, *dw_w, *dw_b, *a2, *n2g, *n2b;
+    circa_nn_param *res_w, *res_b, *skip_w, *skip_b; /* res_* NULL in the last block */
+    int dilation;
+} block;
+
+/* Activations kept by forward for backward, all [batch][channels][frames]. */
+typedef struct acts {
+    int batch, t, k;
+    float *mix, *enc, *nrm0, *skip, *ps, *mask, *masked;
+    float **r;         /* J inputs of the blocks, [B] */
+    float **h1, **d;   /* per block, [H]: the two conv outputs inside it */
+    float *a1, *n1, *a2, *n2; /* [H] scratch: the current block's PReLU and
+                                 norm outputs, recomputed by backward (cheap
+                                 next to the convs; saves 4H per frame per block) */
+    void *blk;
+} acts;
+
+struct circa_tasnet {
+    circa_tasnet_config cfg;
+    circa_nn_param *ps;
+    size_t np;
+    circa_nn_param *enc_w, *nrm_g, *nrm_b, *in_w, *in_b, *out_a, *mask_w, *mask_b, *dec_w;
+    block *blocks;
+    int nblocks;
+    acts a;
+    int have_acts;
+};
+
+#endif
