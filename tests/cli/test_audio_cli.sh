@@ -6,33 +6,13 @@
 # need sox, ffmpeg or flac are skipped (and said so) when the tool is absent.
 # CIRCA_TEST_QUICK=1 runs a smaller matrix (sanitizer builds).
 # usage: test_audio_cli.sh PATH/TO/circa REPO_ROOT
-set -u
-CIRCA=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-pass=0
-fail=0
+. "$(dirname "$0")/lib.sh" "$@"
 skipped=""
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-have() { command -v "$1" >/dev/null 2>&1; }
 # sox and ffmpeg print only errors: their warnings about "unknown" pipe sizes are expected.
 sox() { command sox -V1 "$@"; }
 skip() { case " $skipped " in *" $1 "*) ;; *) skipped="$skipped $1" ;; esac; }
-# expect CODE DESCRIPTION COMMAND...: runs COMMAND, checks its exit status.
-expect() {
-    want=$1; what=$2; shift 2
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" = "$want" ]; then ok; else bad "$what: exit $got, wanted $want; stderr: $(cat err.txt)"; fi
-}
-# err_is PATTERN DESCRIPTION: stderr of the last command is one line matching PATTERN.
-err_is() {
-    if [ "$(wc -l < err.txt)" = 1 ] && grep -q "$1" err.txt; then ok; else bad "$2: stderr was: $(cat err.txt)"; fi
-}
-# same A B DESCRIPTION: A is not empty and B has the same bytes.
+# same A B DESCRIPTION: here stricter than lib.sh's: A must not be empty.
 same() { if [ -s "$1" ] && cmp -s "$1" "$2"; then ok; else bad "$3: $1 and $2 differ (or are empty)"; fi; }
 # field KEY FILE: the value after "KEY:" in circa stats output.
 field() { sed -n "s/^$1: *//p" "$2" | cut -d' ' -f1; }
@@ -295,5 +275,4 @@ err_is "^circa: stdin: empty input" "empty pipe message"
 ls .*.tmp* >/dev/null 2>&1 && bad "temporary files left behind" || ok
 
 [ -n "$skipped" ] && echo "skipped (not installed):$skipped"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

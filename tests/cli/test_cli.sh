@@ -3,29 +3,7 @@
 # --rm, refusal to overwrite or to write to a terminal, missing files, corrupt
 # and truncated input, list/test, and exit codes (0 ok, 1 usage, 2 data/IO).
 # usage: test_cli.sh PATH/TO/circa REPO_ROOT
-set -u
-CIRCA=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-ROOT=$2
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect CODE DESCRIPTION COMMAND...: runs COMMAND, checks its exit status.
-expect() {
-    want=$1; what=$2; shift 2
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" = "$want" ]; then ok; else bad "$what: exit $got, wanted $want; stderr: $(cat err.txt)"; fi
-}
-# err_is PATTERN DESCRIPTION: stderr of the last command is one line matching PATTERN.
-err_is() {
-    if [ "$(wc -l < err.txt)" = 1 ] && grep -q "$1" err.txt; then ok; else bad "$2: stderr was: $(cat err.txt)"; fi
-}
-same() { if cmp -s "$1" "$2"; then ok; else bad "$3: $1 and $2 differ"; fi; }
+. "$(dirname "$0")/lib.sh" "$@"
 
 head -c 200000 "$ROOT/corpora/files/alice29.txt" > text
 head -c 300000 /dev/urandom > random
@@ -136,5 +114,4 @@ expect 0 "version -v" "$CIRCA" version -v
 grep -q "CUDA" out.txt && ok || bad "version -v reports CUDA devices"
 expect 0 "help" "$CIRCA" help
 
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish

@@ -5,29 +5,9 @@
 # 2 data/IO). Needs sox to make inputs and read lengths; without it only the
 # usage checks run (and it says so).
 # usage: test_spectral_cli.sh PATH/TO/circa REPO_ROOT
-set -u
-CIRCA=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-pass=0
-fail=0
+. "$(dirname "$0")/lib.sh" "$@"
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-have() { command -v "$1" >/dev/null 2>&1; }
 sox() { command sox -V1 "$@"; }
-# expect CODE DESCRIPTION COMMAND...: runs COMMAND, checks its exit status.
-expect() {
-    want=$1; what=$2; shift 2
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" = "$want" ]; then ok; else bad "$what: exit $got, wanted $want; stderr: $(cat err.txt)"; fi
-}
-# err_is PATTERN DESCRIPTION: stderr of the last command is one line matching PATTERN.
-err_is() {
-    if [ "$(wc -l < err.txt)" = 1 ] && grep -q "$1" err.txt; then ok; else bad "$2: stderr was: $(cat err.txt)"; fi
-}
 # frames_are FILE N DESCRIPTION
 frames_are() {
     got=$(soxi -s "$1" 2>/dev/null)
@@ -69,8 +49,7 @@ err_is "^circa: no-such.wav: No such file or directory" "missing input message"
 
 if ! have sox || ! have soxi; then
     echo "skipped: sox pipes and lengths (no sox)"
-    echo "$pass passed, $fail failed"
-    [ "$fail" = 0 ]
+    finish
     exit
 fi
 
@@ -137,5 +116,4 @@ is_png p.png "spectrogram on stdout"
 expect 2 "spectrogram refuses to overwrite" "$CIRCA" spectrogram in.wav -o s.png
 ls .*.tmp* >/dev/null 2>&1 && bad "temporary files left behind" || ok
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
