@@ -12,8 +12,17 @@
  * table learns from it.
  *
  * Profiles. "fast" (levels 1-5) mixes orders 0-3 with one mixer and one APM.
- * "strong" (levels 6-9) mixes orders 0-4 and 6, a word model, two record (or
- * sparse) contexts and a match model with two mixers and two APMs.
+ * "strong" (levels 6-9) mixes orders 0-4 and 6, a word model, four record
+ * contexts (or, without records, order 5 and three sparse contexts) and a
+ * match model with two mixers (four and a final one within records) and
+ * three APMs.
+ *
+ * Records. The strong profile detects a record length per block (a period
+ * of the data: equal bytes, or close values, recur at that distance) and,
+ * within it, a row length (for 2-D data such as an image per record). Its
+ * record contexts are then the 2-D neighbours of the byte: W (left), N (a row
+ * back), NW, NE, NN, quantised, combined, and as the plane prediction
+ * W + N - NW with quantised gradients.
  *
  * Hashed context tables are arrays of 16-byte buckets: one check byte and the
  * 15 bit-history states of a nibble's binary tree (1 + 2 + 4 + 8 nodes). A
@@ -87,9 +96,11 @@ enum {
     CM_RECORD_MAX = 4096,   /* longest record length detected */
     CM_RECORD_WINDOW = 256, /* bytes a record length is tested on */
     CM_RECORD_COOLDOWN = 32,
+    CM_RECORD_SCAN = 512,   /* longest record length searched for directly */
+    CM_SCAN_WINDOW = 1024,  /* bytes that search is done on */
     CM_PAGE_MASK = 255,     /* buckets per 4 KiB page - 1 */
-    CM_MAX_HASHED = 8,      /* hashed context tables */
-    CM_MAX_INPUTS = 12      /* mixer inputs, bias included (a weight set's stride) */
+    CM_MAX_HASHED = 10,     /* hashed context tables */
+    CM_MAX_INPUTS = 14      /* mixer inputs, bias included (a weight set's stride) */
 };
 
 /* The table size log a level may use at most. */
@@ -383,7 +394,7 @@ static void cm_arena_free(cm_arena *a) {
  * so that each profile gets its own code with fixed loop counts. */
 enum {
     CM_HASHED_FAST = 2,   /* orders 2, 3 */
-    CM_HASHED_STRONG = 8  /* orders 2, 3, 4, 6, two word, two record/sparse */
+    CM_HASHED_STRONG = 10 /* orders 2, 3, 4, 6, two word, four record (or sparse x3, order 5) */
 };
 #define CM_N_HASHED(strong) ((strong) ? CM_HASHED_STRONG : CM_HASHED_FAST)
 #define CM_N_STATES(strong) (2 + CM_N_HASHED(strong))
@@ -404,6 +415,8 @@ typedef struct cm_model {
     /* record detection: a distance at which bytes keep repeating */
     uint32_t last_pos[256], last_dist[256];
     uint32_t rec_len;  /* 0 while none is known */
+    uint32_t row;      /* the record's row length (a divisor of rec_len), or rec_len */
+    int rec_strikes;   /* consecutive failed re-tests of rec_len */
     int rec_peak;      /* its last cm_period_peak */
     uint32_t rec_tested_at;
 
@@ -436,8 +449,16 @@ typedef struct cm_model {
     /* mixing and refinement */
     int32_t in[CM_MAX_INPUTS];
     cm_mixer mix_a, mix_b;
-    cm_apm apm_order0, apm_order1;
-    uint32_t apm1_mask;          /* contexts of apm_order1 - 1 */
+    /* While a record length is known, two more mixers (weight sets chosen by
+     * the column in the row and by the quantised gradients W-N and N-NE)
+     * join, and a final mixer (weight sets chosen by the partial byte)
+     * combines the four outputs. */
+    cm_mixer mix_col, mix_grad, mix_final;
+    int32_t in_final[5];
+    uint32_t col_ctx, grad_ctx; /* mix_col's and mix_grad's contexts for this byte */
+    cm_apm apm_order0, apm_order1, apm_above;
+    uint32_t apm1_mask;          /* contexts of apm_order1 and apm_above - 1 */
+    uint32_t apm_above_byte;     /* apm_above's byte: a row back, or 2 back without records */
     uint16_t apm_order0_t[256 * 33];
 } cm_model;
 
@@ -508,41 +529,138 @@ static inline void cm_next_words(uint32_t *word, uint32_t *prev_word, uint8_t c)
     }
 }
 
-/* How much better the byte `dist` back predicts the last CM_RECORD_WINDOW
- * bytes than the bytes dist-1 and dist+1 back do (in matches): a period of the
- * data stands out as a peak, while plain local similarity does not. */
-static int cm_period_peak(const uint8_t *hist, uint32_t end, uint32_t dist) {
-    if (end < CM_RECORD_WINDOW + dist + 1) return 0;
+/* The sum of |hist[i] - hist[i - dist]| over the `window` bytes before end. */
+static uint32_t cm_period_sad(const uint8_t *hist, uint32_t end, uint32_t dist, uint32_t window) {
+    uint32_t sad = 0;
+    for (uint32_t i = end - window; i < end; i++) {
+        int d = (int)hist[i] - (int)hist[i - dist];
+        sad += (uint32_t)(d < 0 ? -d : d);
+    }
+    return sad;
+}
+
+/* How much better the byte `dist` back predicts the last `window` bytes than
+ * the bytes dist-1 and dist+1 back do (in matches per CM_RECORD_WINDOW bytes):
+ * a period of the data stands out as a peak, while plain local similarity
+ * does not. */
+static int cm_period_peak(const uint8_t *hist, uint32_t end, uint32_t dist, uint32_t window) {
+    if (end < window + dist + 1) return 0;
     int same[3] = {0, 0, 0};
-    for (uint32_t i = end - CM_RECORD_WINDOW; i < end; i++)
+    for (uint32_t i = end - window; i < end; i++)
         for (int k = 0; k < 3; k++) same[k] += hist[i] == hist[i - (dist - 1 + (uint32_t)k)];
-    return same[1] - (same[0] > same[2] ? same[0] : same[2]);
+    int peak = same[1] - (same[0] > same[2] ? same[0] : same[2]);
+    /* Numeric data (images, samples) rarely repeats exactly, but a period
+     * shows as a dip in the distance between values: a dip to half of the
+     * neighbours' counts as much as an ADOPT-sized peak of equal bytes. */
+    uint32_t at = cm_period_sad(hist, end, dist, window);
+    uint32_t lo = cm_period_sad(hist, end, dist - 1, window);
+    uint32_t hi = cm_period_sad(hist, end, dist + 1, window);
+    uint32_t near = lo < hi ? lo : hi;
+    peak = (int)((int64_t)peak * CM_RECORD_WINDOW / window); /* in matches per CM_RECORD_WINDOW */
+    if (near > at) {
+        int dip = (int)((uint64_t)(near - at) * (CM_RECORD_WINDOW / 4) / near);
+        if (dip > peak) peak = dip;
+    }
+    return peak;
+}
+
+/* Numeric records (samples, images) with noise seldom repeat a byte at two
+ * equal gaps, so they are also searched for directly: the distance d in
+ * 2..max_dist whose sum of differences dips most below those of d-1 and d+1.
+ * Returns d, and in *dip the depth of the dip as cm_period_peak counts it. */
+static uint32_t cm_scan_period(const uint8_t *hist, uint32_t end, uint32_t max_dist, int *dip) {
+    uint32_t best = 0;
+    *dip = 0;
+    if (end < CM_SCAN_WINDOW + max_dist + 2) return 0;
+    uint32_t prev = cm_period_sad(hist, end, 1, CM_SCAN_WINDOW);
+    uint32_t cur = cm_period_sad(hist, end, 2, CM_SCAN_WINDOW);
+    for (uint32_t d = 2; d <= max_dist; d++) {
+        uint32_t next = cm_period_sad(hist, end, d + 1, CM_SCAN_WINDOW);
+        uint32_t near = prev < next ? prev : next;
+        if (near > cur) {
+            int depth = (int)((uint64_t)(near - cur) * (CM_RECORD_WINDOW / 4) / near);
+            if (depth > *dip) *dip = depth, best = d;
+        }
+        prev = cur;
+        cur = next;
+    }
+    return best;
+}
+
+/* Records of 2-D data (an image per record) consist of rows: the row length
+ * is the divisor d of the record length at which the bytes d back are much
+ * closer in value than those d-1 and d+1 back. Returns the record length
+ * itself when no divisor stands out. */
+static uint32_t cm_detect_row(const uint8_t *hist, uint32_t end, uint32_t rec) {
+    uint32_t best = rec;
+    uint64_t best_score = 0;
+    for (uint32_t d = 3; d <= rec / 2 && end >= CM_RECORD_WINDOW + d + 1; d++) {
+        if (rec % d) continue;
+        uint32_t at = cm_period_sad(hist, end, d, CM_RECORD_WINDOW);
+        uint32_t lo = cm_period_sad(hist, end, d - 1, CM_RECORD_WINDOW);
+        uint32_t hi = cm_period_sad(hist, end, d + 1, CM_RECORD_WINDOW);
+        uint32_t near = lo < hi ? lo : hi;
+        /* Row: clearly closer than both neighbours (by a third). */
+        if ((uint64_t)at * 3 < (uint64_t)near * 2 && (uint64_t)(near - at) > best_score) {
+            best_score = near - at;
+            best = d;
+        }
+    }
+    return best;
 }
 
 /* Fixed-width records. A byte value whose last two gaps were equal proposes
  * that gap as the record length; a proposal is tested (at most once every
  * CM_RECORD_COOLDOWN bytes, as tests cost a few hundred operations) and
- * adopted when its peak is clearly higher than the current length's, which is
- * itself re-tested every 4 KiB and dropped once the peak fades. */
+ * adopted when its peak is clearly higher than the current length's. While
+ * no length is known, the lengths up to CM_RECORD_SCAN are also searched
+ * directly every 4 KiB (16 KiB after the first 64 KiB), for numeric records.
+ * A known length is re-tested every 4 KiB on a longer window and dropped
+ * when two re-tests in a row find its peak faded. Each adopted length gets
+ * its row length (cm_detect_row), re-detected every 64 KiB. */
 static void cm_update_record(cm_model *m, uint8_t c) {
-    enum { ADOPT = CM_RECORD_WINDOW / 8, DROP = CM_RECORD_WINDOW / 16, MARGIN = CM_RECORD_WINDOW / 32 };
+    enum { ADOPT = CM_RECORD_WINDOW / 8, DROP = CM_RECORD_WINDOW / 16, MARGIN = CM_RECORD_WINDOW / 32,
+           SCAN_ADOPT = CM_RECORD_WINDOW / 20 };
     uint32_t at = m->pos - 1; /* c is hist[at] */
     uint32_t dist = at - m->last_pos[c];
     if (dist >= 2 && dist < CM_RECORD_MAX && dist == m->last_dist[c] && dist != m->rec_len &&
         m->pos - m->rec_tested_at >= CM_RECORD_COOLDOWN) {
         m->rec_tested_at = m->pos;
-        int peak = cm_period_peak(m->hist, m->pos, dist);
+        int peak = cm_period_peak(m->hist, m->pos, dist, CM_RECORD_WINDOW);
         if (peak >= ADOPT && peak > m->rec_peak + MARGIN) {
             m->rec_len = dist;
             m->rec_peak = peak;
+            m->rec_strikes = 0;
+            m->row = cm_detect_row(m->hist, m->pos, dist);
         }
     }
     m->last_dist[c] = dist;
     m->last_pos[c] = at;
-    if (m->rec_len && (m->pos & 4095) == 0) {
-        m->rec_peak = cm_period_peak(m->hist, m->pos, m->rec_len);
-        if (m->rec_peak < DROP) m->rec_len = 0, m->rec_peak = 0;
+    if (!m->rec_len && (m->pos & (m->pos < 65536 ? 4095 : 16383)) == 0) {
+        int dip;
+        uint32_t d = cm_scan_period(m->hist, m->pos, CM_RECORD_SCAN, &dip);
+        if (d && dip >= SCAN_ADOPT) {
+            m->rec_len = d;
+            m->rec_peak = cm_period_peak(m->hist, m->pos, d, CM_RECORD_WINDOW);
+            m->rec_strikes = 0;
+            m->row = cm_detect_row(m->hist, m->pos, d);
+        }
+    } else if (m->rec_len && (m->pos & 4095) == 0) {
+        /* The re-test looks further back: it is rare, and must not drop
+         * the length over a short stretch of uniform bytes. */
+        uint32_t window = m->pos >= 4 * CM_RECORD_WINDOW + 1 + m->rec_len ? 4 * CM_RECORD_WINDOW : CM_RECORD_WINDOW;
+        m->rec_peak = cm_period_peak(m->hist, m->pos, m->rec_len, window);
+        m->rec_strikes = m->rec_peak < DROP ? m->rec_strikes + 1 : 0;
+        if (m->rec_strikes >= 2) m->rec_len = 0, m->rec_peak = 0, m->row = 0, m->rec_strikes = 0;
+        else if ((m->pos & 65535) == 0) m->row = cm_detect_row(m->hist, m->pos, m->rec_len);
     }
+}
+
+/* A difference between two bytes in 13 buckets, finer near 0. */
+static inline int cm_quant_diff(int d) {
+    int a = d < 0 ? -d : d;
+    int q = a == 0 ? 0 : a < 3 ? 1 : a < 8 ? 2 : a < 24 ? 3 : a < 64 ? 4 : a < 128 ? 5 : 6;
+    return d < 0 ? 6 + q : q;
 }
 
 /* The hashes of every hashed context for the byte at `pos`, given the bytes
@@ -558,13 +676,26 @@ CM_HOT void cm_context_hashes(const cm_model *m, uint32_t pos, uint64_t c8, uint
     h[5] = cm_hash_mix(word + prev_word * 0x01000193U);
     uint32_t rec = m->rec_len;
     if (rec) {
-        uint32_t above = rec <= pos ? m->hist[pos - rec] : 0;
-        uint32_t above2 = 2 * rec <= pos ? m->hist[pos - 2 * rec] : 0;
-        h[6] = cm_hash_mix(above | above2 << 8 | rec << 16);
-        h[7] = cm_hash_mix((above | (uint32_t)(c8 & 0xFF) << 8 | rec << 16) + 0x3C6EF372U);
+        /* 2-D neighbours: W left, N the byte a row back, NW, NE, NN. */
+        uint32_t row = m->row, w = (uint32_t)(c8 & 0xFF);
+        const uint8_t *hist = m->hist;
+        uint32_t n = row <= pos ? hist[pos - row] : 0;
+        uint32_t nn = 2 * row <= pos ? hist[pos - 2 * row] : 0;
+        uint32_t nw = row + 1 <= pos ? hist[pos - row - 1] : 0;
+        /* (a row of 2 has no NE before the byte being coded: N stands in) */
+        uint32_t ne = row > 2 && row - 1 <= pos ? hist[pos - row + 1] : n;
+        int grad = (int)w + (int)n - (int)nw; /* the plane through W, N and NW */
+        uint32_t pred = (uint32_t)(grad < 0 ? 0 : grad > 255 ? 255 : grad);
+        h[6] = cm_hash_mix(n | nn << 8 | row << 16);
+        h[7] = cm_hash_mix((n | w << 8 | row << 16) + 0x3C6EF372U);
+        h[8] = cm_hash_mix(((n >> 2) | (nw >> 2) << 6 | (ne >> 2) << 12 | (w >> 2) << 18) + 0x7F4A7C15U);
+        uint32_t grads = (uint32_t)(cm_quant_diff((int)w - (int)n) | cm_quant_diff((int)n - (int)ne) << 4);
+        h[9] = cm_hash_mix((pred | grads << 8 | row << 16) + 0xA54FF53AU);
     } else {
         h[6] = cm_hash_mix((uint32_t)((c8 >> 8) & 0xFFFF) + 0x7F4A7C15U);   /* bytes 2-3 */
         h[7] = cm_hash_mix((uint32_t)((c8 >> 16) & 0xFFFF) + 0xA54FF53AU);  /* bytes 3-4 */
+        h[8] = cm_hash_bytes(c8 & 0xFFFFFFFFFFULL, 0xA0761D6478BD642FULL);  /* order 5 */
+        h[9] = cm_hash_mix((uint32_t)(c8 & 0xFF00FF) + 0x510E527FU);        /* bytes 1 and 3 */
     }
 }
 
@@ -687,10 +818,22 @@ CM_HOT uint32_t cm_predict(cm_model *m, const int strong) {
         int xa = cm_mixer_dot(&m->mix_a, t, m->in, CM_N_INPUTS(1), m->c0);
         int xb = cm_mixer_dot(&m->mix_b, t, m->in, CM_N_INPUTS(1), mctx * 8 + (uint32_t)m->bitpos);
         int x = (xa + xb) >> 1;
+        if (m->rec_len) {
+            uint32_t bp = (uint32_t)m->bitpos;
+            int xc = cm_mixer_dot(&m->mix_col, t, m->in, CM_N_INPUTS(1), m->col_ctx * 8 + bp);
+            int xd = cm_mixer_dot(&m->mix_grad, t, m->in, CM_N_INPUTS(1), m->grad_ctx * 8 + bp);
+            m->in_final[0] = 256;
+            m->in_final[1] = xa;
+            m->in_final[2] = xb;
+            m->in_final[3] = xc;
+            m->in_final[4] = xd;
+            x = cm_mixer_dot(&m->mix_final, t, m->in_final, 5, m->c0);
+        }
         uint32_t c1 = (uint32_t)(m->c8 & 0xFF);
         int p0 = cm_apm_predict(&m->apm_order0, x, m->c0);
         int p1 = cm_apm_predict(&m->apm_order1, x, (m->c0 | c1 << 8) & m->apm1_mask);
-        p = (p0 + p1 * 3) >> 2;
+        int p2 = cm_apm_predict(&m->apm_above, x, (m->c0 | m->apm_above_byte << 8) & m->apm1_mask);
+        p = (p0 * 2 + p1 * 3 + p2 * 3) >> 3;
     }
     if (p < 32) p = 32;
     if (p > 65536 - 32) p = 65536 - 32;
@@ -708,6 +851,16 @@ static void cm_end_byte(cm_model *m, const int strong) {
         cm_next_words(&m->word, &m->prev_word, c);
         cm_update_record(m, c);
         cm_match_update(m, c);
+        if (m->rec_len) {
+            const uint8_t *hh = m->hist;
+            uint32_t row = m->row, pos = m->pos, col = pos % row;
+            int w = hh[pos - 1], n = row <= pos ? hh[pos - row] : 0;
+            int ne = row > 2 && row - 1 <= pos ? hh[pos - row + 1] : n;
+            m->col_ctx = col < 255 ? col : 255;
+            m->grad_ctx = (uint32_t)(cm_quant_diff(w - n) * 13 + cm_quant_diff(n - ne));
+        }
+        m->apm_above_byte = m->rec_len ? (m->row <= m->pos ? m->hist[m->pos - m->row] : 0)
+                                       : (uint32_t)((m->c8 >> 8) & 0xFF);
     }
     cm_context_hashes(m, m->pos, m->c8, m->word, m->prev_word, m->ctx_hash, strong);
 }
@@ -724,7 +877,13 @@ CM_HOT void cm_update(cm_model *m, int bit, const int strong) {
     cm_apm_update(&m->apm_order0, bit);
     if (strong) {
         cm_mixer_train(&m->mix_b, m->in, CM_N_INPUTS(strong), bit);
+        if (m->rec_len) {
+            cm_mixer_train(&m->mix_col, m->in, CM_N_INPUTS(strong), bit);
+            cm_mixer_train(&m->mix_grad, m->in, CM_N_INPUTS(strong), bit);
+            cm_mixer_train(&m->mix_final, m->in_final, 5, bit);
+        }
         cm_apm_update(&m->apm_order1, bit);
+        cm_apm_update(&m->apm_above, bit);
         if (m->match_bit >= 0) cm_counted_update(&m->match_sm[m->match_sm_ctx], bit, 1023, t->recip);
     }
     m->c0 = (m->c0 << 1) | (uint32_t)bit;
@@ -747,16 +906,20 @@ static void cm_model_free(cm_model *m) {
     free(m->o1);
     free(m->mix_a.weights);
     free(m->mix_b.weights);
+    free(m->mix_col.weights);
+    free(m->mix_grad.weights);
+    free(m->mix_final.weights);
     free(m);
 }
 
 /* Low orders have few contexts: their tables are smaller than the block's
  * table size and capped, which saves memory, cache and TLB misses. */
 static int cm_table_log_of(int strong, int i, int table_log) {
-    /* fast: orders 2, 3; strong: orders 2, 3, 4, 6, word, word pair, record/sparse x2 */
+    /* fast: orders 2, 3; strong: orders 2, 3, 4, 6, word, word pair, record or
+     * sparse x2, record or order 5 and sparse */
     static const unsigned char shrink_fast[CM_HASHED_FAST] = {1, 0};
-    static const unsigned char shrink_strong[CM_HASHED_STRONG] = {2, 1, 0, 0, 1, 1, 2, 2};
-    static const unsigned char cap_strong[CM_HASHED_STRONG] = {20, 21, 23, 23, 21, 21, 20, 20};
+    static const unsigned char shrink_strong[CM_HASHED_STRONG] = {2, 1, 0, 0, 1, 1, 2, 2, 2, 2};
+    static const unsigned char cap_strong[CM_HASHED_STRONG] = {20, 21, 23, 23, 21, 21, 20, 20, 20, 20};
     int log = table_log - (strong ? shrink_strong[i] : shrink_fast[i]);
     if (strong && log > cap_strong[i]) log = cap_strong[i];
     return log < CM_TABLE_LOG_MIN ? CM_TABLE_LOG_MIN : log;
@@ -776,7 +939,7 @@ static int cm_model_alloc_tables(cm_model *m, int strong, int table_log) {
     if (strong) {
         m->match_bits = (uint32_t)table_log - 2;
         total += ((size_t)1 << m->match_bits) * sizeof *m->match_table;
-        total += (cm_apm1_contexts(table_log) * 33 * sizeof(uint16_t) + 63) & ~(size_t)63;
+        total += 2 * ((cm_apm1_contexts(table_log) * 33 * sizeof(uint16_t) + 63) & ~(size_t)63);
     }
     if (!cm_arena_alloc(&m->arena, total)) return 0;
     for (int i = 0; i < CM_N_HASHED(strong); i++) {
@@ -788,7 +951,9 @@ static int cm_model_alloc_tables(cm_model *m, int strong, int table_log) {
         m->match_table = cm_arena_take(&m->arena, ((size_t)1 << m->match_bits) * sizeof *m->match_table);
         size_t contexts = cm_apm1_contexts(table_log);
         m->apm1_mask = (uint32_t)contexts - 1;
-        cm_apm_init(&m->apm_order1, cm_arena_take(&m->arena, contexts * 33 * sizeof(uint16_t)), &m->tab, contexts, 7);
+        size_t apm_bytes = (contexts * 33 * sizeof(uint16_t) + 63) & ~(size_t)63;
+        cm_apm_init(&m->apm_order1, cm_arena_take(&m->arena, apm_bytes), &m->tab, contexts, 7);
+        cm_apm_init(&m->apm_above, cm_arena_take(&m->arena, apm_bytes), &m->tab, contexts, 7);
     }
     return 1;
 }
@@ -805,10 +970,19 @@ static cm_model *cm_model_new(int strong, int table_log, const uint8_t *hist) {
     ok = ok && cm_model_alloc_tables(m, strong, table_log);
     ok = ok && cm_mixer_init(&m->mix_a, 256, CM_N_INPUTS(strong), strong ? 5 : 6);
     ok = ok && (!strong || cm_mixer_init(&m->mix_b, 17 * 8, CM_N_INPUTS(strong), 5));
+    ok = ok && (!strong || cm_mixer_init(&m->mix_col, 256 * 8, CM_N_INPUTS(strong), 5));
+    ok = ok && (!strong || cm_mixer_init(&m->mix_grad, 169 * 8, CM_N_INPUTS(strong), 5));
+    ok = ok && (!strong || cm_mixer_init(&m->mix_final, 256, 5, 2));
     if (!ok) {
         cm_model_free(m);
         return NULL;
     }
+    if (strong) /* the final mixer starts as the plain average of its four inputs */
+        for (int k = 0; k < 256; k++) {
+            int32_t *w = m->mix_final.weights + k * CM_MAX_INPUTS;
+            w[0] = 0;
+            w[1] = w[2] = w[3] = w[4] = 1 << 12;
+        }
     cm_apm_init(&m->apm_order0, m->apm_order0_t, &m->tab, 256, 7);
     for (size_t i = 0; i < sizeof m->match_sm / sizeof m->match_sm[0]; i++) m->match_sm[i] = m->tab.state_p0[0];
     for (int k = 0; k < CM_MAX_HASHED + 2; k++)
