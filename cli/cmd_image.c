@@ -1,0 +1,216 @@
+/* cmd_image.c: `circa image encode|decode`: the lossless image codec
+ * (include/circa/image.h) from PNG/PGM/PPM to a circa image stream and back. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audio_cli.h"
+#include "circa/image.h"
+#include "commands.h"
+#include "fileio.h"
+
+#define NAME "image"
+
+static void image_usage(FILE *out) {
+    fprintf(out,
+            "usage: circa image encode [IN] [-o OUT] [-f] [-v]\n"
+            "       circa image decode [IN] [-o OUT] [-f]\n"
+            "\n"
+            "encode codes a PNG, PGM (P5) or PPM (P6) losslessly as a circa image\n"
+            "stream; decode gives back the image: a PNG, or a PGM/PPM when OUT ends\n"
+            "in .pgm, .ppm or .pnm. IN defaults to stdin, OUT to stdout (binary output\n"
+            "is never written to a terminal). gAMA, sRGB, iCCP and text chunks are\n"
+            "kept; palette PNGs come back as RGB(A) with the same pixels.\n"
+            "\n"
+            "  -o OUT   output file (written through a temporary, renamed when complete)\n"
+            "  -f       overwrite OUT if it exists\n"
+            "  -v       (encode) print size and bits per pixel on stderr\n"
+            "\n"
+            "Exit status: 0 ok, 1 usage error, 2 data or I/O error.\n");
+}
+
+static int usage_error(const char *what, const char *arg) {
+    fprintf(stderr, "circa: " NAME ": %s%s%s (see 'circa image -h')\n", what, arg ? ": " : "",
+            arg ? arg : "");
+    return EXIT_USAGE;
+}
+
+typedef struct image_args {
+    const char *in;  /* "-" for stdin */
+    const char *out; /* NULL for stdout */
+    int force, verbose;
+} image_args;
+
+/* Parses argv[2..argc); returns -1 to go on, else an exit status. */
+static int parse(int argc, char **argv, image_args *a) {
+    memset(a, 0, sizeof *a);
+    for (int i = 2; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+            image_usage(stdout);
+            return EXIT_OK;
+        } else if (!strcmp(s, "-o")) {
+            if (++i >= argc) return usage_error("-o needs a file name", NULL);
+            a->out = argv[i];
+        } else if (!strcmp(s, "-f")) {
+            a->force = 1;
+        } else if (!strcmp(s, "-v")) {
+            a->verbose = 1;
+        } else if (s[0] == '-' && s[1]) {
+            return usage_error("unknown option", s);
+        } else if (a->in) {
+            return usage_error("more than one input", s);
+        } else {
+            a->in = s;
+        }
+    }
+    if (!a->in) a->in = "-";
+    if (a->out && !strcmp(a->out, "-")) a->out = NULL;
+    return -1;
+}
+
+/* Reads a whole file or stdin; NULL after a message. */
+static uint8_t *slurp(const char *path, size_t *len) {
+    int is_stdin = !strcmp(path, "-");
+    const char *shown = is_stdin ? "stdin" : path;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (!f) {
+        cli_error(shown, "%s", strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf) {
+        if (n == cap) {
+            uint8_t *b = cap > (SIZE_MAX >> 2) ? NULL : realloc(buf, cap * 2);
+            if (!b) break;
+            buf = b, cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = !buf || ferror(f);
+    if (!is_stdin) fclose(f);
+    if (bad) {
+        cli_error(shown, buf ? "read failed" : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* Writes bytes to OUT (through a temporary) or stdout. */
+static int emit(const image_args *a, const uint8_t *p, size_t n) {
+    if (!a->out && isatty(STDOUT_FILENO)) {
+        cli_error("stdout", "refusing to write binary data to a terminal (use -o, or a pipe)");
+        return EXIT_DATA;
+    }
+    audio_cli_target t;
+    const char *inputs[1] = {a->in};
+    int rc = audio_cli_target_open(&t, a->out, a->out ? a->force : 1, inputs, 1);
+    if (rc != EXIT_OK) return rc;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(t.fd, p + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            cli_error(t.name, "write failed: %s", strerror(errno));
+            audio_cli_target_abandon(&t, 0);
+            return EXIT_DATA;
+        }
+        done += (size_t)w;
+    }
+    return audio_cli_target_commit(&t, 0);
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+static int cmd_encode(const image_args *a) {
+    const char *shown = strcmp(a->in, "-") ? a->in : "stdin";
+    size_t n;
+    uint8_t *src = slurp(a->in, &n);
+    if (!src) return EXIT_DATA;
+    circa_image *img = NULL;
+    circa_status st = circa_image_load(src, n, &img);
+    free(src);
+    if (st != CIRCA_OK) {
+        cli_error(shown, "%s", st == CIRCA_E_FORMAT ? "not a readable PNG, PGM (P5) or PPM (P6) image"
+                                                    : circa_strerror(st));
+        return EXIT_DATA;
+    }
+    uint8_t *out;
+    size_t out_n;
+    st = circa_image_encode(img, &out, &out_n);
+    if (st != CIRCA_OK) {
+        cli_error(shown, "%s", circa_strerror(st));
+        circa_image_free(img);
+        return EXIT_DATA;
+    }
+    if (a->verbose)
+        fprintf(stderr, "%s: %ux%u, %u channel(s) x %u bits -> %zu bytes, %.4f bpp\n", shown,
+                (unsigned)img->width, (unsigned)img->height, img->channels, img->depth, out_n,
+                8.0 * (double)out_n / ((double)img->width * img->height));
+    circa_image_free(img);
+    int rc = emit(a, out, out_n);
+    free(out);
+    return rc;
+}
+
+static int cmd_decode(const image_args *a) {
+    const char *shown = strcmp(a->in, "-") ? a->in : "stdin";
+    if (!strcmp(a->in, "-") && isatty(STDIN_FILENO)) {
+        cli_error("stdin", "refusing to read binary data from a terminal");
+        return EXIT_DATA;
+    }
+    size_t n;
+    uint8_t *src = slurp(a->in, &n);
+    if (!src) return EXIT_DATA;
+    circa_image *img = NULL;
+    circa_status st = circa_image_decode(src, n, &img);
+    free(src);
+    if (st != CIRCA_OK) {
+        cli_error(shown, "%s", circa_strerror(st));
+        return EXIT_DATA;
+    }
+    int pnm = a->out && (ends_with(a->out, ".pgm") || ends_with(a->out, ".ppm") || ends_with(a->out, ".pnm"));
+    uint8_t *out;
+    size_t out_n;
+    st = pnm ? circa_image_save_pnm(img, &out, &out_n) : circa_image_save_png(img, &out, &out_n);
+    circa_image_free(img);
+    if (st != CIRCA_OK) {
+        const char *why = st == CIRCA_E_UNSUPPORTED ? "this image cannot be written as PNM (use .png)"
+                                                    : circa_strerror(st);
+        cli_error(a->out ? a->out : "stdout", "%s", why);
+        return EXIT_DATA;
+    }
+    int rc = emit(a, out, out_n);
+    free(out);
+    return rc;
+}
+
+static int cmd_image(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        image_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    int encode = !strcmp(argv[1], "encode"), decode = !strcmp(argv[1], "decode");
+    if (!encode && !decode) return usage_error("unknown subcommand", argv[1]);
+    image_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc >= 0) return rc;
+    return encode ? cmd_encode(&a) : cmd_decode(&a);
+}
+
+const cli_command cli_image_commands[] = {
+    {"image", cmd_image, "lossless image codec: circa image encode|decode (PNG, PGM, PPM)"},
+    {NULL, NULL, NULL},
+};
