@@ -93,9 +93,9 @@ CIRCA_API const uint32_t *circa_pc_order(const circa_pc *pc);
 
 /* Codes n records of D bytes each (natural byte order), one after another,
  * with the caller's encoder; the coder state carries across records.
- * CIRCA_E_PARAM when a byte is >= K (nothing is coded then from that record
- * on: the encoder is left mid-stream), CIRCA_E_NOMEM. Encoder overflow is
- * reported by circa_rc_enc_finish as usual. */
+ * CIRCA_E_PARAM when a byte is >= K (all bytes are checked first, so then
+ * nothing is coded and the encoder is untouched), CIRCA_E_NOMEM (likewise).
+ * Encoder overflow is reported by circa_rc_enc_finish as usual. */
 CIRCA_API circa_status circa_pc_encode(const circa_pc *pc, const uint8_t *records, size_t n,
                                        circa_rc_enc *enc);
 /* Decodes n records into records (n*D bytes). It cannot detect corruption
