@@ -5,30 +5,10 @@
 # and malformed audio, models and arguments refused with one-line errors (exit 1 usage, 2 data).
 # Parts that need sox are skipped (and said so) when it is absent.
 # usage: test_separate_cli.sh PATH/TO/circa REPO_ROOT
-set -u
-CIRCA=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-pass=0
-fail=0
+. "$(dirname "$0")/lib.sh" "$@"
 skipped=""
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-have() { command -v "$1" >/dev/null 2>&1; }
 sox() { command sox -V1 "$@"; }
-# expect CODE DESCRIPTION COMMAND...: runs COMMAND, checks its exit status.
-expect() {
-    want=$1; what=$2; shift 2
-    "$@" >out.txt 2>err.txt
-    got=$?
-    if [ "$got" = "$want" ]; then ok; else bad "$what: exit $got, wanted $want; stderr: $(cat err.txt)"; fi
-}
-# err_is PATTERN DESCRIPTION: stderr of the last command is one line matching PATTERN.
-err_is() {
-    if [ "$(wc -l < err.txt)" = 1 ] && grep -q "$1" err.txt; then ok; else bad "$2: stderr was: $(cat err.txt)"; fi
-}
 # info FILE KEY: soxi's field.
 info() { command soxi "-$2" "$1" 2>/dev/null; }
 
@@ -88,5 +68,4 @@ expect 1 "bad option" "$CIRCA" separate-train --bogus 1
 expect 2 "missing data" "$CIRCA" separate-train --data nothere --out x.cnn --config $TINY
 
 [ -n "$skipped" ] && echo "skipped (not installed):$skipped"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
