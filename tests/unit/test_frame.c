@@ -8,6 +8,7 @@
 #include <string.h>
 #include "circa/circa.h"
 #include "circa/codec.h"
+#include "test_util.h"
 
 static int quick(void) { return getenv("CIRCA_TEST_QUICK") != NULL; }
 
@@ -34,18 +35,6 @@ static uint8_t *wordy_bytes(size_t n) {
         const char *w = words[rnd8() % 8];
         for (size_t k = 0; w[k] && i < n; k++) p[i++] = (uint8_t)w[k];
     }
-    return p;
-}
-
-static uint8_t *read_file(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(*n ? *n : 1);
-    cr_assert_eq(fread(p, 1, *n, f), *n);
-    fclose(f);
     return p;
 }
 
@@ -106,7 +95,7 @@ Test(frame, every_corpus_file, .timeout = 300) {
         char path[1024];
         snprintf(path, sizeof path, "%s/corpora/files/%s", CIRCA_SOURCE_DIR, files[i]);
         size_t n;
-        uint8_t *p = read_file(path, &n);
+        uint8_t *p = slurp(path, &n);
         for (int k = 0; k < 3; k++) roundtrip(p, n, levels[k]);
         free(p);
     }

@@ -8,20 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "circa/circa.h"
+#include "test_util.h"
 
 #define GOLDEN CIRCA_SOURCE_DIR "/tests/golden"
-
-static uint8_t *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(*n + 1);
-    cr_assert_eq(fread(p, 1, *n, f), *n);
-    fclose(f);
-    return p;
-}
 
 /* Calls fn(dir, name) for each *.circa in dir; returns how many. */
 static int each_frame(const char *dir, void (*fn)(const char *, const char *)) {

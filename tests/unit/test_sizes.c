@@ -9,18 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "circa/circa.h"
-
-static uint8_t *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(*n + 1);
-    cr_assert_eq(fread(p, 1, *n, f), *n);
-    fclose(f);
-    return p;
-}
+#include "test_util.h"
 
 Test(sizes, corpus_sizes_match_the_table, .timeout = 300) {
     FILE *csv = fopen(CIRCA_SOURCE_DIR "/tests/regression/sizes.csv", "r");
