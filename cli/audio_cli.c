@@ -24,12 +24,6 @@ void audio_cli_args_init(audio_cli_args *a, const char *cmd, int max_inputs) {
                                                                            : max_inputs;
 }
 
-static int usage_error(const audio_cli_args *a, const char *what, const char *arg) {
-    fprintf(stderr, "circa: %s: %s%s%s (see 'circa %s -h')\n", a->cmd, what, arg ? ": " : "",
-            arg ? arg : "", a->cmd);
-    return EXIT_USAGE;
-}
-
 int audio_cli_number(const char *s, double *out) {
     char *end;
     errno = 0;
@@ -82,7 +76,7 @@ audio_cli_format audio_cli_take_pending(audio_cli_args *a) {
 
 static int add_input(audio_cli_args *a, const char *name) {
     if (a->n_inputs >= a->max_inputs)
-        return usage_error(a, a->max_inputs == 1 ? "one input only" : "too many inputs", name);
+        return cli_usage_error(a->cmd, a->max_inputs == 1 ? "one input only" : "too many inputs", name);
     a->inputs[a->n_inputs] = name;
     a->in_fmt[a->n_inputs] = audio_cli_take_pending(a);
     a->in_gain_db[a->n_inputs] = a->pending_gain_db;
@@ -96,30 +90,30 @@ static int add_input(audio_cli_args *a, const char *name) {
 static int value_option(audio_cli_args *a, char opt, const char *v) {
     audio_cli_format *p = &a->pending;
     switch (opt) {
-    case 't': return parse_type(v, &p->type) ? usage_error(a, "unknown type (wav, flac, au, raw)", v)
+    case 't': return parse_type(v, &p->type) ? cli_usage_error(a->cmd, "unknown type (wav, flac, au, raw)", v)
                                              : (p->has_type = 1, AUDIO_CLI_GO);
     case 'r': return parse_uint(v, 1, CIRCA_AUDIO_MAX_RATE, &p->rate)
-                         ? usage_error(a, "bad rate (1 to 10000000)", v) : AUDIO_CLI_GO;
+                         ? cli_usage_error(a->cmd, "bad rate (1 to 10000000)", v) : AUDIO_CLI_GO;
     case 'c': return parse_uint(v, 1, CIRCA_AUDIO_MAX_CHANNELS, &p->channels)
-                         ? usage_error(a, "bad channel count (1 to 1024)", v) : AUDIO_CLI_GO;
+                         ? cli_usage_error(a->cmd, "bad channel count (1 to 1024)", v) : AUDIO_CLI_GO;
     case 'b': {
         uint32_t b;
-        if (parse_uint(v, 16, 32, &b) || b % 8) return usage_error(a, "bits are 16, 24 or 32", v);
+        if (parse_uint(v, 16, 32, &b) || b % 8) return cli_usage_error(a->cmd, "bits are 16, 24 or 32", v);
         p->bits = b;
         return AUDIO_CLI_GO;
     }
     case 'e':
         if (strcmp(v, "signed") == 0 || strcmp(v, "signed-integer") == 0) p->encoding = 1;
         else if (strcmp(v, "float") == 0 || strcmp(v, "floating-point") == 0) p->encoding = 2;
-        else return usage_error(a, "encoding is signed or float", v);
+        else return cli_usage_error(a->cmd, "encoding is signed or float", v);
         return AUDIO_CLI_GO;
     case 'v':
-        if (!a->accept_volume) return usage_error(a, "unknown option", "-v");
-        if (audio_cli_number(v, &a->pending_gain_db)) return usage_error(a, "bad gain in dB", v);
+        if (!a->accept_volume) return cli_usage_error(a->cmd, "unknown option", "-v");
+        if (audio_cli_number(v, &a->pending_gain_db)) return cli_usage_error(a->cmd, "bad gain in dB", v);
         a->has_pending_gain = 1;
         return AUDIO_CLI_GO;
     default: /* 'o' */
-        if (a->out_name) return usage_error(a, "-o given twice", v);
+        if (a->out_name) return cli_usage_error(a->cmd, "-o given twice", v);
         a->out_name = v;
         merge_format(&a->out_fmt, &a->pending);
         audio_cli_take_pending(a);
@@ -140,10 +134,10 @@ static int one_argument(audio_cli_args *a, int argc, char **argv, int *i, const 
     }
     if (arg[1] && strchr("trcbevo", arg[1])) {
         const char *v = arg[2] ? arg + 2 : (*i + 1 < argc ? argv[++*i] : NULL);
-        if (!v) return usage_error(a, "option needs a value", arg);
+        if (!v) return cli_usage_error(a->cmd, "option needs a value", arg);
         return value_option(a, arg[1], v);
     }
-    return usage_error(a, "unknown option", arg);
+    return cli_usage_error(a->cmd, "unknown option", arg);
 }
 
 int audio_cli_parse(audio_cli_args *a, int argc, char **argv, const char *usage_text,
@@ -159,7 +153,7 @@ int audio_cli_parse(audio_cli_args *a, int argc, char **argv, const char *usage_
         else r = one_argument(a, argc, argv, &i, usage_text);
         if (r != AUDIO_CLI_GO) return r;
     }
-    if (a->has_pending_gain) return usage_error(a, "-v must come before an input", NULL);
+    if (a->has_pending_gain) return cli_usage_error(a->cmd, "-v must come before an input", NULL);
     merge_format(&a->out_fmt, &a->pending); /* left over: they describe the output */
     audio_cli_take_pending(a);
     if (a->n_inputs == 0 && a->max_inputs == 1) add_input(a, "-");
@@ -342,7 +336,7 @@ static int resolve_output(const audio_cli_args *a, const circa_audio_info *like,
                           uint32_t channels, circa_audio_info *info) {
     const audio_cli_format *f = &a->out_fmt;
     if (f->rate || f->channels)
-        return usage_error(a, "-r and -c describe raw input: put them before the input "
+        return cli_usage_error(a->cmd, "-r and -c describe raw input: put them before the input "
                               "(- for stdin)", NULL);
     int by_name = type_of_name(a->out_name);
     memset(info, 0, sizeof *info);
@@ -350,7 +344,7 @@ static int resolve_output(const audio_cli_args *a, const circa_audio_info *like,
                                                            : like->container;
     if (info->container == CIRCA_AUDIO_OTHER) info->container = CIRCA_AUDIO_WAV;
     if (f->encoding == 2 && f->bits && f->bits != 32)
-        return usage_error(a, "float samples are 32 bits", NULL);
+        return cli_usage_error(a->cmd, "float samples are 32 bits", NULL);
     info->format = f->encoding == 2 ? CIRCA_SAMPLE_F32
                    : f->bits == 16 ? CIRCA_SAMPLE_S16
                    : f->bits == 24 ? CIRCA_SAMPLE_S24
@@ -359,7 +353,7 @@ static int resolve_output(const audio_cli_args *a, const circa_audio_info *like,
                                                                            : like->format;
     int fits = info->format == CIRCA_SAMPLE_S16 || info->format == CIRCA_SAMPLE_S24;
     if (info->container == CIRCA_AUDIO_FLAC && !fits) {
-        if (f->bits || f->encoding) return usage_error(a, "FLAC holds 16- or 24-bit samples", NULL);
+        if (f->bits || f->encoding) return cli_usage_error(a->cmd, "FLAC holds 16- or 24-bit samples", NULL);
         info->format = CIRCA_SAMPLE_S24; /* the closest FLAC has to s32 or float input */
     }
     info->rate = rate;

@@ -33,12 +33,6 @@ static void image_usage(FILE *out) {
             "Exit status: 0 ok, 1 usage error, 2 data or I/O error.\n");
 }
 
-static int usage_error(const char *what, const char *arg) {
-    fprintf(stderr, "circa: " NAME ": %s%s%s (see 'circa image -h')\n", what, arg ? ": " : "",
-            arg ? arg : "");
-    return EXIT_USAGE;
-}
-
 typedef struct image_args {
     const char *in;  /* "-" for stdin */
     const char *out; /* NULL for stdout */
@@ -54,16 +48,16 @@ static int parse(int argc, char **argv, image_args *a) {
             image_usage(stdout);
             return EXIT_OK;
         } else if (!strcmp(s, "-o")) {
-            if (++i >= argc) return usage_error("-o needs a file name", NULL);
+            if (++i >= argc) return cli_usage_error(NAME, "-o needs a file name", NULL);
             a->out = argv[i];
         } else if (!strcmp(s, "-f")) {
             a->force = 1;
         } else if (!strcmp(s, "-v")) {
             a->verbose = 1;
         } else if (s[0] == '-' && s[1]) {
-            return usage_error("unknown option", s);
+            return cli_usage_error(NAME, "unknown option", s);
         } else if (a->in) {
-            return usage_error("more than one input", s);
+            return cli_usage_error(NAME, "more than one input", s);
         } else {
             a->in = s;
         }
@@ -203,7 +197,7 @@ static int cmd_image(int argc, char **argv) {
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     int encode = !strcmp(argv[1], "encode"), decode = !strcmp(argv[1], "decode");
-    if (!encode && !decode) return usage_error("unknown subcommand", argv[1]);
+    if (!encode && !decode) return cli_usage_error(NAME, "unknown subcommand", argv[1]);
     image_args a;
     int rc = parse(argc, argv, &a);
     if (rc >= 0) return rc;

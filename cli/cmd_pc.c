@@ -42,12 +42,6 @@ static void pc_usage(FILE *out) {
             "Exit status: 0 ok, 1 usage error, 2 data or I/O error.\n");
 }
 
-static int usage_error(const char *what, const char *arg) {
-    fprintf(stderr, "circa: " NAME ": %s%s%s (see 'circa pc -h')\n", what, arg ? ": " : "",
-            arg ? arg : "");
-    return EXIT_USAGE;
-}
-
 /* ---- input ---------------------------------------------------------------- */
 /* Reads a whole (possibly gzip-compressed) file; NULL after printing an error. */
 static uint8_t *read_all(const char *path, size_t *len) {
@@ -159,43 +153,43 @@ static int parse_option(pc_args *a, int argc, char **argv, int *i) {
     const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
     unsigned long long u;
     double x;
-    if (!v) return usage_error("option needs a value", o);
+    if (!v) return cli_usage_error(NAME, "option needs a value", o);
     ++*i;
     if (!strcmp(o, "--idx")) a->data.path = v, a->data.idx = 1;
     else if (!strcmp(o, "--records")) {
-        if (parse_uint(v, 1u << 20, &u) || u == 0) return usage_error("bad record width", v);
-        if (*i + 1 >= argc) return usage_error("--records needs WIDTH FILE", NULL);
+        if (parse_uint(v, 1u << 20, &u) || u == 0) return cli_usage_error(NAME, "bad record width", v);
+        if (*i + 1 >= argc) return cli_usage_error(NAME, "--records needs WIDTH FILE", NULL);
         a->data.width = (size_t)u, a->data.path = argv[++*i];
     } else if (!strcmp(o, "--model")) a->model = v;
     else if (!strcmp(o, "-o")) a->out = v;
     else if (!strcmp(o, "--init")) a->init = v;
     else if (!strcmp(o, "--hidden")) {
-        if (parse_uint(v, 256, &u) || u == 0) return usage_error("bad hidden size (1..256)", v);
+        if (parse_uint(v, 256, &u) || u == 0) return cli_usage_error(NAME, "bad hidden size (1..256)", v);
         a->lp.hidden = (unsigned)u;
     } else if (!strcmp(o, "--epochs") || !strcmp(o, "--full-epochs")) {
-        if (parse_uint(v, 100000, &u)) return usage_error("bad epoch count", v);
+        if (parse_uint(v, 100000, &u)) return cli_usage_error(NAME, "bad epoch count", v);
         if (o[2] == 'e') a->lp.epochs = (unsigned)u;
         else a->lp.full_epochs = (unsigned)u;
     } else if (!strcmp(o, "--batch")) {
-        if (parse_uint(v, 1u << 24, &u) || u == 0) return usage_error("bad batch size", v);
+        if (parse_uint(v, 1u << 24, &u) || u == 0) return cli_usage_error(NAME, "bad batch size", v);
         a->lp.batch = (unsigned)u;
     } else if (!strcmp(o, "--seed")) {
-        if (parse_uint(v, UINT64_MAX, &u)) return usage_error("bad seed", v);
+        if (parse_uint(v, UINT64_MAX, &u)) return cli_usage_error(NAME, "bad seed", v);
         a->lp.seed = u;
     } else if (!strcmp(o, "--limit")) {
-        if (parse_uint(v, SIZE_MAX, &u) || u == 0) return usage_error("bad limit", v);
+        if (parse_uint(v, SIZE_MAX, &u) || u == 0) return cli_usage_error(NAME, "bad limit", v);
         a->limit = (size_t)u;
     } else if (!strcmp(o, "--pseudocount") || !strcmp(o, "--input-pseudocount")) {
-        if (parse_double(v, &x) || !(x >= 0 && x < 1e9)) return usage_error("bad pseudocount", v);
+        if (parse_double(v, &x) || !(x >= 0 && x < 1e9)) return cli_usage_error(NAME, "bad pseudocount", v);
         if (o[2] == 'p') a->lp.pseudocount = x;
         else a->lp.input_pseudocount = x;
     } else if (!strcmp(o, "--inertia")) {
         double a0, a1;
         if (sscanf(v, "%lf,%lf", &a0, &a1) != 2 || !(a0 >= 0 && a0 < 1 && a1 >= 0 && a1 < 1))
-            return usage_error("bad inertia (A0,A1 in [0,1))", v);
+            return cli_usage_error(NAME, "bad inertia (A0,A1 in [0,1))", v);
         a->lp.inertia_start = a0, a->lp.inertia_end = a1;
     } else if (!strcmp(o, "-T")) {
-        if (parse_uint(v, 64, &u)) return usage_error("bad thread count", v);
+        if (parse_uint(v, 64, &u)) return cli_usage_error(NAME, "bad thread count", v);
         if (u == 0) {
             long n = sysconf(_SC_NPROCESSORS_ONLN);
             u = n < 1 ? 1 : n > 64 ? 64 : (unsigned long long)n;
@@ -203,7 +197,7 @@ static int parse_option(pc_args *a, int argc, char **argv, int *i) {
         a->lp.threads = (unsigned)u;
     } else {
         --*i;
-        return usage_error("unknown option", o);
+        return cli_usage_error(NAME, "unknown option", o);
     }
     return EXIT_OK;
 }
@@ -220,7 +214,7 @@ static int parse_args(pc_args *a, int argc, char **argv) {
             return -1;
         }
         if (o[0] != '-' || !o[1]) {
-            if (a->data.path) return usage_error("more than one data file", o);
+            if (a->data.path) return cli_usage_error(NAME, "more than one data file", o);
             a->data.path = o;
             continue;
         }
@@ -256,8 +250,8 @@ static void on_epoch(void *ctx, unsigned epoch, double bpd, double seconds) {
 }
 
 static int cmd_learn(pc_args *a) {
-    if (!a->data.path) return usage_error("learn needs --idx FILE or --records WIDTH FILE", NULL);
-    if (!a->out) return usage_error("learn needs -o MODEL.pc", NULL);
+    if (!a->data.path) return cli_usage_error(NAME, "learn needs --idx FILE or --records WIDTH FILE", NULL);
+    if (!a->out) return cli_usage_error(NAME, "learn needs -o MODEL.pc", NULL);
     circa_pc *pc = NULL;
     circa_status st;
     if (a->init && (st = circa_pc_load_file(a->init, &pc)) != CIRCA_OK) return model_error(a->init, st);
@@ -297,8 +291,8 @@ static int cmd_learn(pc_args *a) {
 /* ---- eval / code ------------------------------------------------------------------ */
 /* Loads --model and the data set for eval and code; EXIT_OK or an error. */
 static int open_model_and_data(pc_args *a, circa_pc **pc) {
-    if (!a->model) return usage_error("needs --model MODEL.pc", NULL);
-    if (!a->data.path) return usage_error("needs a data file", NULL);
+    if (!a->model) return cli_usage_error(NAME, "needs --model MODEL.pc", NULL);
+    if (!a->data.path) return cli_usage_error(NAME, "needs a data file", NULL);
     circa_status st = circa_pc_load_file(a->model, pc);
     if (st != CIRCA_OK) return model_error(a->model, st);
     int r = load_data(&a->data, circa_pc_num_vars(*pc));
@@ -378,7 +372,7 @@ done:
 
 static int cmd_info(pc_args *a) {
     const char *path = a->model ? a->model : a->data.path;
-    if (!path) return usage_error("info needs MODEL.pc", NULL);
+    if (!path) return cli_usage_error(NAME, "info needs MODEL.pc", NULL);
     circa_pc *pc;
     circa_status st = circa_pc_load_file(path, &pc);
     if (st != CIRCA_OK) return model_error(path, st);
@@ -404,7 +398,7 @@ static int run_pc(int argc, char **argv) {
     if (!strcmp(verb, "eval")) return cmd_eval(&a);
     if (!strcmp(verb, "code")) return cmd_code(&a);
     if (!strcmp(verb, "info")) return cmd_info(&a);
-    return usage_error("unknown pc command", verb);
+    return cli_usage_error(NAME, "unknown pc command", verb);
 }
 
 const cli_command cli_pc_commands[] = {

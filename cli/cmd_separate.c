@@ -11,12 +11,6 @@
 #include "circa/spectral.h"
 #include "commands.h"
 
-static int usage_error(const char *cmd, const char *what, const char *arg) {
-    fprintf(stderr, "circa: %s: %s%s%s (see 'circa %s -h')\n", cmd, what, arg ? ": " : "",
-            arg ? arg : "", cmd);
-    return EXIT_USAGE;
-}
-
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -62,7 +56,7 @@ static int parse_opts(const char *cmd, const char *usage, int argc, char **argv,
         double d;
         if (!strcmp(k, "-h") || !strcmp(k, "--help")) { fputs(usage, stdout); return -2; }
         if (!strcmp(k, "--causal")) { o->cfg.causal = 1; continue; }
-        if (!v) return usage_error(cmd, "missing value after", k);
+        if (!v) return cli_usage_error(cmd, "missing value after", k);
         i++;
         if (!strcmp(k, "--data")) o->data = v;
         else if (!strcmp(k, "--out") || !strcmp(k, "-o")) o->out = v;
@@ -71,7 +65,7 @@ static int parse_opts(const char *cmd, const char *usage, int argc, char **argv,
         else if (!strcmp(k, "--config")) {
             int causal = o->cfg.causal;
             o->cfg.causal = causal;
-            if (parse_config(v, &o->cfg)) return usage_error(cmd, "bad --config (N,L,B,H,Sc,P,X,R)", v);
+            if (parse_config(v, &o->cfg)) return cli_usage_error(cmd, "bad --config (N,L,B,H,Sc,P,X,R)", v);
             o->have_config = 1;
         } else if (!strcmp(k, "--seconds") && !num(v, 0, 1e7, &d)) o->tr.seconds = d, o->seconds_eval = d;
         else if (!strcmp(k, "--segment") && !num(v, 0.01, 60, &d)) o->tr.segment_s = d;
@@ -83,7 +77,7 @@ static int parse_opts(const char *cmd, const char *usage, int argc, char **argv,
         else if (!strcmp(k, "--val") && !num(v, 1, 1e4, &d)) o->tr.val_mixtures = (int)d;
         else if (!strcmp(k, "--mixtures") && !num(v, 1, 1e5, &d)) o->mixtures = (int)d;
         else if (!strcmp(k, "-T") && !num(v, 1, 256, &d)) o->threads = (unsigned)d;
-        else return usage_error(cmd, "unknown option or bad value", k);
+        else return cli_usage_error(cmd, "unknown option or bad value", k);
     }
     o->cfg.threads = o->threads;
     o->tr.seed = o->seed;
@@ -101,7 +95,7 @@ static int load_model(const char *path, unsigned threads, circa_tasnet **net) {
 }
 
 static int load_data(const char *cmd, const sep_opts *o, int augment, circa_mixer **m) {
-    if (!o->data) return usage_error(cmd, "--data DIR is required", NULL);
+    if (!o->data) return cli_usage_error(cmd, "--data DIR is required", NULL);
     circa_mixer_config mc = circa_mixer_config_default();
     mc.split_seed = o->split_seed;
     mc.augment = augment;
@@ -127,7 +121,7 @@ static int cmd_separate_init(int argc, char **argv) {
     sep_opts o;
     int rc = parse_opts("separate-init", INIT_USAGE, argc, argv, &o);
     if (rc != EXIT_OK) return rc == -2 ? EXIT_OK : rc;
-    if (!o.out) return usage_error("separate-init", "-o MODEL is required", NULL);
+    if (!o.out) return cli_usage_error("separate-init", "-o MODEL is required", NULL);
     circa_tasnet *net;
     circa_status st = circa_tasnet_create(&o.cfg, o.seed, &net);
     if (st == CIRCA_OK) st = circa_tasnet_save(net, o.out);
@@ -154,14 +148,14 @@ static int cmd_separate_train(int argc, char **argv) {
     sep_opts o;
     int rc = parse_opts("separate-train", TRAIN_USAGE, argc, argv, &o);
     if (rc != EXIT_OK) return rc == -2 ? EXIT_OK : rc;
-    if (!o.out) return usage_error("separate-train", "--out MODEL is required", NULL);
+    if (!o.out) return cli_usage_error("separate-train", "--out MODEL is required", NULL);
     circa_mixer *m = NULL;
     circa_tasnet *net = NULL;
     rc = load_data("separate-train", &o, 1, &m);
     if (rc == EXIT_OK && o.resume) rc = load_model(o.resume, o.threads, &net);
     else if (rc == EXIT_OK) {
         circa_status st = circa_tasnet_create(&o.cfg, o.seed, &net);
-        if (st != CIRCA_OK) rc = usage_error("separate-train", circa_strerror(st), NULL);
+        if (st != CIRCA_OK) rc = cli_usage_error("separate-train", circa_strerror(st), NULL);
     }
     if (rc == EXIT_OK) {
         size_t np;
@@ -200,13 +194,13 @@ static int cmd_separate_eval(int argc, char **argv) {
     sep_opts o;
     int rc = parse_opts("separate-eval", EVAL_USAGE, argc, argv, &o);
     if (rc != EXIT_OK) return rc == -2 ? EXIT_OK : rc;
-    if (!o.model) return usage_error("separate-eval", "--model MODEL is required", NULL);
+    if (!o.model) return cli_usage_error("separate-eval", "--model MODEL is required", NULL);
     circa_tasnet *net = NULL;
     circa_mixer *m = NULL;
     rc = load_model(o.model, o.threads, &net);
     if (rc == EXIT_OK) rc = load_data("separate-eval", &o, 0, &m);
     size_t t = (size_t)(o.seconds_eval * CIRCA_SEPARATE_RATE);
-    if (rc == EXIT_OK && t < 256) rc = usage_error("separate-eval", "--seconds too short", NULL);
+    if (rc == EXIT_OK && t < 256) rc = cli_usage_error("separate-eval", "--seconds too short", NULL);
     float *mix = NULL, *src = NULL, *est = NULL;
     if (rc == EXIT_OK) {
         mix = malloc(t * sizeof *mix), src = malloc(2 * t * sizeof *src), est = malloc(2 * t * sizeof *est);
@@ -272,13 +266,13 @@ static int sep_extra(void *ctx, audio_cli_args *a, int argc, char **argv, int *i
     int is_o = !strcmp(k, "-o"), is_m = !strcmp(k, "--model"), is_c = !strcmp(k, "--chunk"), is_t = !strcmp(k, "-T");
     if (!is_o && !is_m && !is_c && !is_t) return AUDIO_CLI_NOT_MINE;
     (*i)++;
-    if (!v) s->bad = s->bad ? s->bad : (usage_error("separate", "missing value after", k), 1);
+    if (!v) s->bad = s->bad ? s->bad : (cli_usage_error("separate", "missing value after", k), 1);
     else if (is_o && s->n_outs < 2) s->outs[s->n_outs++] = v;
-    else if (is_o) s->bad = s->bad ? s->bad : (usage_error("separate", "at most two -o", v), 1);
+    else if (is_o) s->bad = s->bad ? s->bad : (cli_usage_error("separate", "at most two -o", v), 1);
     else if (is_m) s->model = v;
     else if (is_c && !num(v, 2, 600, &d)) s->chunk_s = d;
     else if (is_t && !num(v, 1, 256, &d)) s->threads = (unsigned)d;
-    else s->bad = s->bad ? s->bad : (usage_error("separate", "bad value", v), 1);
+    else s->bad = s->bad ? s->bad : (cli_usage_error("separate", "bad value", v), 1);
     return AUDIO_CLI_TAKEN;
 }
 
@@ -329,7 +323,7 @@ static int outs_open(audio_cli_args *a, const circa_audio_info *in, const sep_cl
     memset(so, 0, sizeof *so);
     so->two = s->n_outs == 2;
     a->out_name = s->outs[0];
-    if (so->two && strcmp(s->outs[0], s->outs[1]) == 0) return usage_error("separate", "the two -o name the same file", s->outs[1]);
+    if (so->two && strcmp(s->outs[0], s->outs[1]) == 0) return cli_usage_error("separate", "the two -o name the same file", s->outs[1]);
     if (so->two && !a->force && access(s->outs[1], F_OK) == 0) {
         cli_error(s->outs[1], "already exists; not overwritten (use -f)");
         return EXIT_DATA;
@@ -423,7 +417,7 @@ static int cmd_separate(int argc, char **argv) {
     int rc = audio_cli_parse(&a, argc, argv, SEP_USAGE, sep_extra, &s);
     if (rc != AUDIO_CLI_GO) return rc;
     if (s.bad) return EXIT_USAGE;
-    if (!s.model) return usage_error("separate", "--model MODEL is required", NULL);
+    if (!s.model) return cli_usage_error("separate", "--model MODEL is required", NULL);
     circa_tasnet *net = NULL;
     rc = load_model(s.model, s.threads, &net);
     circa_audio_reader *r = NULL;

@@ -19,12 +19,6 @@
     "  -f           overwrite OUT if it exists\n" \
     "See docs/audio.md and docs/spectral.md.\n"
 
-static int usage_error(const char *cmd, const char *what, const char *arg) {
-    fprintf(stderr, "circa: %s: %s%s%s (see 'circa %s -h')\n", cmd, what, arg ? ": " : "",
-            arg ? arg : "", cmd);
-    return EXIT_USAGE;
-}
-
 /* Set when an argument callback found a usage error. The callbacks report
  * it by taking the argument (returning 1) because EXIT_USAGE is also 1,
  * which audio_cli_parse would read as "taken"; the command checks this
@@ -33,7 +27,7 @@ static int usage_error(const char *cmd, const char *what, const char *arg) {
 static int extra_failed;
 
 static int extra_error(const char *cmd, const char *what, const char *arg) {
-    if (!extra_failed) usage_error(cmd, what, arg); /* one line only */
+    if (!extra_failed) cli_usage_error(cmd, what, arg); /* one line only */
     extra_failed = 1;
     return 1;
 }
@@ -127,7 +121,7 @@ static int cmd_resample(int argc, char **argv) {
     audio_cli_args_init(&a, "resample", 1);
     int rc = parse(&a, argc, argv, resample_usage, resample_extra, &r);
     if (rc != AUDIO_CLI_GO) return rc;
-    if (!r.rate) return usage_error("resample", "needs -r RATE", NULL);
+    if (!r.rate) return cli_usage_error("resample", "needs -r RATE", NULL);
     return audio_cli_run_op(&a, resample_make, &r);
 }
 
@@ -216,7 +210,7 @@ static int cmd_fir(int argc, char **argv) {
     audio_cli_args_init(&a, "fir", 1);
     int rc = parse(&a, argc, argv, fir_usage, fir_extra, &f);
     if (rc != AUDIO_CLI_GO) return rc;
-    if (!f.ir_name) return usage_error("fir", "needs an impulse response file", NULL);
+    if (!f.ir_name) return cli_usage_error("fir", "needs an impulse response file", NULL);
     rc = load_ir(&f);
     if (rc == EXIT_OK) rc = audio_cli_run_op(&a, fir_make, &f);
     free(f.ir);
@@ -278,9 +272,9 @@ static int cmd_filter(int argc, char **argv) {
     audio_cli_args_init(&a, "filter", 1);
     int rc = parse(&a, argc, argv, filter_usage, filter_extra, &f);
     if (rc != AUDIO_CLI_GO) return rc;
-    if (!f.have_type) return usage_error("filter", "needs lowpass, highpass or bandpass", NULL);
+    if (!f.have_type) return cli_usage_error("filter", "needs lowpass, highpass or bandpass", NULL);
     if (f.numbers < (f.spec.type == CIRCA_FIR_BANDPASS ? 2 : 1))
-        return usage_error("filter", f.spec.type == CIRCA_FIR_BANDPASS ? "needs LO HI" : "needs FREQ",
+        return cli_usage_error("filter", f.spec.type == CIRCA_FIR_BANDPASS ? "needs LO HI" : "needs FREQ",
                            NULL);
     return audio_cli_run_op(&a, filter_make, &f);
 }

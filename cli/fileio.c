@@ -30,6 +30,12 @@ void cli_remove_temporary(void) {
     if (g_tmp_active) unlink(g_tmp_name);
 }
 
+int cli_usage_error(const char *cmd, const char *what, const char *arg) {
+    fprintf(stderr, "circa: %s: %s%s%s (see 'circa %s -h')\n", cmd, what, arg ? ": " : "",
+            arg ? arg : "", cmd);
+    return EXIT_USAGE;
+}
+
 void cli_error(const char *name, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

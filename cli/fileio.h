@@ -27,6 +27,10 @@ int cli_process(const cli_opts *o, const char *in_name);
 /* Removes the temporary output file, if any (for signal handlers). */
 void cli_remove_temporary(void);
 
+/* `circa: CMD: what[: arg] (see 'circa CMD -h')` on stderr; returns EXIT_USAGE.
+ * The one usage-error line of every subcommand. */
+int cli_usage_error(const char *cmd, const char *what, const char *arg);
+
 /* `circa: NAME: message` on stderr. */
 void cli_error(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
