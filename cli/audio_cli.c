@@ -486,3 +486,58 @@ int audio_cli_run_op(const audio_cli_args *a, audio_cli_make_op make, void *ctx)
     circa_audio_close_read(r);
     return rc;
 }
+
+/* ---- whole-file helpers ------------------------------------------------------ */
+uint8_t *cli_read_whole(const char *path, size_t *len) {
+    int is_stdin = !strcmp(path, "-");
+    const char *shown = is_stdin ? "stdin" : path;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (!f) {
+        cli_error(shown, "%s", strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf) {
+        if (n == cap) {
+            uint8_t *b = cap > (SIZE_MAX >> 2) ? NULL : realloc(buf, cap * 2);
+            if (!b) break;
+            buf = b, cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = !buf || ferror(f);
+    if (!is_stdin) fclose(f);
+    if (bad) {
+        cli_error(shown, buf ? "read failed" : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+int cli_write_whole(const char *out, int force, const char *in, const uint8_t *p, size_t n) {
+    if (!out && isatty(STDOUT_FILENO)) {
+        cli_error("stdout", "refusing to write binary data to a terminal (use -o, or a pipe)");
+        return EXIT_DATA;
+    }
+    audio_cli_target t;
+    const char *inputs[1] = {in};
+    int rc = audio_cli_target_open(&t, out, out ? force : 1, inputs, in ? 1 : 0);
+    if (rc != EXIT_OK) return rc;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(t.fd, p + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            cli_error(t.name, "write failed: %s", strerror(errno));
+            audio_cli_target_abandon(&t, 0);
+            return EXIT_DATA;
+        }
+        done += (size_t)w;
+    }
+    return audio_cli_target_commit(&t, 0);
+}

@@ -150,6 +150,14 @@ int audio_cli_target_commit(audio_cli_target *t, int fd_closed);
 /* Removes the temporary (closing the fd unless fd_closed); for failures. */
 void audio_cli_target_abandon(audio_cli_target *t, int fd_closed);
 
+/* Reads a whole file or stdin ("-") into a malloc'd buffer; NULL after a
+ * one-line message. */
+uint8_t *cli_read_whole(const char *path, size_t *len);
+/* Writes p[0..n) to OUT (through a temporary; NULL: stdout, never a
+ * terminal); refuses to overwrite IN (may be NULL) and, unless force, an
+ * existing file. EXIT_OK or EXIT_DATA after a message. */
+int cli_write_whole(const char *out, int force, const char *in, const uint8_t *p, size_t n);
+
 typedef struct audio_cli_output {
     audio_cli_target target;
     circa_audio_writer *w;

@@ -67,62 +67,6 @@ static int parse(int argc, char **argv, image_args *a) {
     return -1;
 }
 
-/* Reads a whole file or stdin; NULL after a message. */
-static uint8_t *slurp(const char *path, size_t *len) {
-    int is_stdin = !strcmp(path, "-");
-    const char *shown = is_stdin ? "stdin" : path;
-    FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (!f) {
-        cli_error(shown, "%s", strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            uint8_t *b = cap > (SIZE_MAX >> 2) ? NULL : realloc(buf, cap * 2);
-            if (!b) break;
-            buf = b, cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = !buf || ferror(f);
-    if (!is_stdin) fclose(f);
-    if (bad) {
-        cli_error(shown, buf ? "read failed" : "out of memory");
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
-/* Writes bytes to OUT (through a temporary) or stdout. */
-static int emit(const image_args *a, const uint8_t *p, size_t n) {
-    if (!a->out && isatty(STDOUT_FILENO)) {
-        cli_error("stdout", "refusing to write binary data to a terminal (use -o, or a pipe)");
-        return EXIT_DATA;
-    }
-    audio_cli_target t;
-    const char *inputs[1] = {a->in};
-    int rc = audio_cli_target_open(&t, a->out, a->out ? a->force : 1, inputs, 1);
-    if (rc != EXIT_OK) return rc;
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(t.fd, p + done, n - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            cli_error(t.name, "write failed: %s", strerror(errno));
-            audio_cli_target_abandon(&t, 0);
-            return EXIT_DATA;
-        }
-        done += (size_t)w;
-    }
-    return audio_cli_target_commit(&t, 0);
-}
-
 static int ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && !strcmp(s + a - b, suffix);
@@ -131,7 +75,7 @@ static int ends_with(const char *s, const char *suffix) {
 static int cmd_encode(const image_args *a) {
     const char *shown = strcmp(a->in, "-") ? a->in : "stdin";
     size_t n;
-    uint8_t *src = slurp(a->in, &n);
+    uint8_t *src = cli_read_whole(a->in, &n);
     if (!src) return EXIT_DATA;
     circa_image *img = NULL;
     circa_status st = circa_image_load(src, n, &img);
@@ -154,7 +98,7 @@ static int cmd_encode(const image_args *a) {
                 (unsigned)img->width, (unsigned)img->height, img->channels, img->depth, out_n,
                 8.0 * (double)out_n / ((double)img->width * img->height));
     circa_image_free(img);
-    int rc = emit(a, out, out_n);
+    int rc = cli_write_whole(a->out, a->force, a->in, out, out_n);
     free(out);
     return rc;
 }
@@ -166,7 +110,7 @@ static int cmd_decode(const image_args *a) {
         return EXIT_DATA;
     }
     size_t n;
-    uint8_t *src = slurp(a->in, &n);
+    uint8_t *src = cli_read_whole(a->in, &n);
     if (!src) return EXIT_DATA;
     circa_image *img = NULL;
     circa_status st = circa_image_decode(src, n, &img);
@@ -186,7 +130,7 @@ static int cmd_decode(const image_args *a) {
         cli_error(a->out ? a->out : "stdout", "%s", why);
         return EXIT_DATA;
     }
-    int rc = emit(a, out, out_n);
+    int rc = cli_write_whole(a->out, a->force, a->in, out, out_n);
     free(out);
     return rc;
 }

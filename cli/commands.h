@@ -14,6 +14,7 @@ extern const cli_command cli_audio_commands[]; /* cli/cmd_audio.c: audio filters
 extern const cli_command cli_pc_commands[];    /* cli/cmd_pc.c: probabilistic circuits */
 extern const cli_command cli_image_commands[];    /* cli/cmd_image.c: lossless image codec */
 extern const cli_command cli_spectral_commands[]; /* cli/cmd_spectral.c: FFT-based filters (dsp/spectral) */
+extern const cli_command cli_rbf_commands[];      /* cli/cmd_rbf.c: RBF image fields (models/rbf) */
 extern const cli_command cli_separate_commands[]; /* cli/cmd_separate.c: speech separation (models/separate) */
 
 #endif

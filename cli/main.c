@@ -20,7 +20,7 @@
 /* Every room's table of subcommands (commands.h). */
 static const cli_command *const command_tables[] = {cli_audio_commands, cli_spectral_commands,
                                                     cli_pc_commands, cli_image_commands,
-                                                    cli_separate_commands};
+                                                    cli_separate_commands, cli_rbf_commands};
 #define TABLE_COUNT (sizeof command_tables / sizeof command_tables[0])
 
 static void usage(FILE *out) {

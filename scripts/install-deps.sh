@@ -9,7 +9,7 @@ BUILD="cmake make gcc pkg-config zlib1g-dev libdeflate-dev libpng-dev libsndfile
 # sox, ffmpeg and flac: the audio pipe tests round-trip through them.
 TOOLS="gzip xz-utils zstd brotli clang valgrind sox ffmpeg flac time"
 # Benchmarks only (make bench, bench/*): reference implementations to compare against.
-BENCH="libsamplerate0-dev libgsl-dev python3-scipy python3-mpmath webp libjxl-tools imagemagick dataset-fashion-mnist"
+BENCH="libsamplerate0-dev libgsl-dev python3-scipy python3-mpmath webp libjxl-tools imagemagick libjpeg-turbo-progs gnuplot-nox dataset-fashion-mnist"
 
 # `install-deps.sh --bench` also installs what the benchmarks compare against.
 WANT="$BUILD $TOOLS"

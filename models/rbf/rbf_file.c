@@ -1,0 +1,305 @@
+/* rbf_file.c: the field file (docs/rbf.md): a fixed header, one range-coded
+ * payload (kernel geometry, then the trainable numbers as float32 or as
+ * quantised integers) and a CRC-32. One walk over the fields serves both
+ * directions, so writer and reader cannot disagree on the order. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "circa/entropy.h"
+#include "rbf_internal.h"
+
+#define MAGIC "CIRCARBF"
+#define HEADER_SIZE 36
+#define GROUPS 10 /* lc, grid0, grid1, lcb, w0, b0, w1, b1, w2, b2 */
+
+/* ---- adaptive binary coding, both directions ---------------------------- */
+typedef struct coder {
+    int dec, bad;
+    circa_rc_enc e;
+    circa_rc_dec d;
+} coder;
+
+typedef struct int_ctx {
+    uint16_t zero, sign, len[32], m1[32];
+} int_ctx;
+
+static void ctx_init(int_ctx *c) {
+    c->zero = c->sign = 32768;
+    for (int i = 0; i < 32; i++) c->len[i] = c->m1[i] = 32768;
+}
+
+static int code_bit(coder *c, uint16_t *p, int bit) {
+    if (c->dec) bit = circa_rc_decode_bit(&c->d, *p);
+    else circa_rc_encode_bit(&c->e, bit, *p);
+    if (bit) *p = (uint16_t)(*p + ((65536 - *p) >> 5));
+    else *p = (uint16_t)(*p - (*p >> 5));
+    if (*p < 64) *p = 64;
+    if (*p > 65472) *p = 65472;
+    return bit;
+}
+
+/* bits (<= 16) equiprobable bits of v. */
+static uint32_t code_raw(coder *c, uint32_t v, unsigned bits) {
+    if (c->dec) {
+        v = circa_rc_decode_target_pow2(&c->d, bits);
+        circa_rc_decode_update_pow2(&c->d, v, 1, bits);
+        return v;
+    }
+    circa_rc_encode_pow2(&c->e, v & ((1u << bits) - 1), 1, bits);
+    return v & ((1u << bits) - 1);
+}
+
+/* v in [0, total), total <= 2^24, uniform. */
+static uint32_t code_uniform(coder *c, uint32_t v, uint32_t total) {
+    if (c->dec) {
+        v = circa_rc_decode_target(&c->d, total);
+        circa_rc_decode_update(&c->d, v, 1, total);
+        return v;
+    }
+    circa_rc_encode(&c->e, v, 1, total);
+    return v;
+}
+
+/* Unsigned Exp-Golomb with adaptive length bits and first mantissa bit. */
+static uint32_t code_unsigned(coder *c, int_ctx *x, uint32_t v) {
+    uint32_t u = v + 1;
+    int n = 0;
+    if (!c->dec)
+        while ((u >> (n + 1)) != 0) n++;
+    int len = 0;
+    for (;; len++) {
+        if (len >= 30) {
+            c->bad = 1;
+            return 0;
+        }
+        if (!code_bit(c, &x->len[len], len < n)) break;
+    }
+    n = len;
+    uint32_t r = 1;
+    for (int i = n - 1; i >= 0; i--) {
+        int b = (u >> i) & 1;
+        b = i == n - 1 ? code_bit(c, &x->m1[n], b) : (int)code_raw(c, (uint32_t)b, 1);
+        r = (r << 1) | (uint32_t)b;
+    }
+    return r - 1;
+}
+
+static int32_t code_signed(coder *c, int_ctx *x, int32_t v) {
+    if (code_bit(c, &x->zero, v == 0)) return 0;
+    int neg = code_bit(c, &x->sign, v < 0);
+    uint32_t m = code_unsigned(c, x, (uint32_t)(v < 0 ? -(int64_t)v : v) - 1) + 1;
+    if (m > (1u << 30)) c->bad = 1;
+    return neg ? -(int32_t)m : (int32_t)m;
+}
+
+/* ---- the payload ----------------------------------------------------------- */
+static void group_span(const circa_rbf *f, int g, size_t *off, size_t *n) {
+    const rbf_layout *L = &f->lay;
+    size_t b[GROUPS + 1] = {L->lc, L->grid[0], L->grid[1], L->lcb, L->w0, L->b0,
+                            L->w1, L->b1,      L->w2,      L->b2,  L->total};
+    if (f->levels == 0) b[1] = b[2] = L->lcb; /* no grid: empty groups */
+    *off = b[g], *n = b[g + 1] - b[g];
+}
+
+/* Centres row by row (steps in y, x uniform), shapes as steps from the
+ * previous kernel's. Returns 0 on a decoded value out of range. */
+static int code_geometry(coder *c, circa_rbf *f) {
+    int_ctx dy, sx, sy, rho;
+    ctx_init(&dy), ctx_init(&sx), ctx_init(&sy), ctx_init(&rho);
+    uint32_t xmax = f->width * RBF_CENTRE_Q, ymax = f->height * RBF_CENTRE_Q;
+    int32_t py = 0, psx = 0, psy = 0;
+    for (uint32_t k = 0; k < f->K; k++) {
+        int32_t *cq = f->cq + 2 * k;
+        int16_t *sq = f->sq + 3 * k;
+        uint32_t step = code_unsigned(c, &dy, (uint32_t)(cq[1] - py));
+        cq[1] = py + (int32_t)step;
+        cq[0] = (int32_t)code_uniform(c, (uint32_t)cq[0], xmax + 1);
+        int32_t a = psx + code_signed(c, &sx, sq[0] - psx);
+        int32_t b = psy + code_signed(c, &sy, sq[1] - psy);
+        int32_t r = code_signed(c, &rho, sq[2]);
+        if (c->bad || step > ymax || (uint32_t)cq[1] > ymax || a < -8 * RBF_LOGSIG_Q ||
+            a > 24 * RBF_LOGSIG_Q || b < -8 * RBF_LOGSIG_Q || b > 24 * RBF_LOGSIG_Q ||
+            r < -RBF_RHO_MAX || r > RBF_RHO_MAX)
+            return 0;
+        sq[0] = (int16_t)a, sq[1] = (int16_t)b, sq[2] = (int16_t)r;
+        py = cq[1], psx = a, psy = b;
+    }
+    return 1;
+}
+
+/* Float32 as two 16-bit halves. */
+static void code_floats(coder *c, float *v, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        uint32_t hi = code_raw(c, u >> 16, 16), lo = code_raw(c, u & 0xFFFF, 16);
+        u = hi << 16 | lo;
+        memcpy(&v[i], &u, 4);
+    }
+}
+
+/* Quantised numbers q = round(v / step), one context per group, and per
+ * feature for the kernel weights (their scales differ by frequency). */
+static int code_quantised(coder *c, circa_rbf *f, const float *steps) {
+    int_ctx lc[CIRCA_RBF_FEATURES_MAX], ctx;
+    for (unsigned i = 0; i < f->F; i++) ctx_init(&lc[i]);
+    for (int g = 0; g < GROUPS; g++) {
+        size_t off, n;
+        group_span(f, g, &off, &n);
+        ctx_init(&ctx);
+        for (size_t i = 0; i < n; i++) {
+            float *v = f->theta + off + i;
+            int32_t q = c->dec ? 0 : (int32_t)lrintf(*v / steps[g]);
+            q = code_signed(c, g == 0 ? &lc[i % f->F] : &ctx, q);
+            if (c->bad) return 0;
+            *v = (float)q * steps[g];
+        }
+    }
+    return 1;
+}
+
+/* ---- header ---------------------------------------------------------------- */
+static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) { put16(p, v & 0xFFFF), put16(p + 2, v >> 16); }
+static uint32_t get16(const uint8_t *p) { return p[0] | (uint32_t)p[1] << 8; }
+static uint32_t get32(const uint8_t *p) { return get16(p) | get16(p + 2) << 16; }
+static void put_f32(uint8_t *p, float v) {
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    put32(p, u);
+}
+static float get_f32(const uint8_t *p) {
+    uint32_t u = get32(p);
+    float v;
+    memcpy(&v, &u, 4);
+    return v;
+}
+
+/* Per-group steps: base times the group's RMS (a group of larger numbers
+ * tolerates proportionally larger errors); kept in the field so saving an
+ * already-quantised field reproduces it exactly. */
+static void group_steps(const circa_rbf *f, double base, float *steps) {
+    for (int g = 0; g < GROUPS; g++) {
+        size_t off, n;
+        group_span(f, g, &off, &n);
+        double ss = 0;
+        for (size_t i = 0; i < n; i++) ss += (double)f->theta[off + i] * f->theta[off + i];
+        double rms = n ? sqrt(ss / n) : 1;
+        steps[g] = (float)(base * (rms > 1e-8 ? rms : 1e-8));
+    }
+}
+
+circa_status circa_rbf_quantise(circa_rbf *f, double quant_step) {
+    if (!f || !(quant_step > 0) || quant_step > 1e3) return CIRCA_E_PARAM;
+    float steps[GROUPS];
+    group_steps(f, quant_step, steps);
+    for (int g = 0; g < GROUPS; g++) {
+        size_t off, n;
+        group_span(f, g, &off, &n);
+        for (size_t i = 0; i < n; i++) f->theta[off + i] = (float)lrintf(f->theta[off + i] / steps[g]) * steps[g];
+        f->qstep[g] = steps[g];
+    }
+    f->qbase = quant_step;
+    return CIRCA_OK;
+}
+
+circa_status circa_rbf_save(const circa_rbf *fc, double quant_step, uint8_t **buf, size_t *len) {
+    *buf = NULL, *len = 0;
+    if (!fc || quant_step < 0 || quant_step > 1e3) return CIRCA_E_PARAM;
+    circa_rbf *f = (circa_rbf *)fc; /* coding in the write direction only reads it... */
+    float *saved = malloc(f->lay.total * sizeof *saved); /* ...except quantisation: restore after */
+    int32_t *cq = malloc((size_t)f->K * 2 * sizeof *cq);
+    int16_t *sq = malloc((size_t)f->K * 3 * sizeof *sq);
+    float steps[GROUPS] = {0};
+    int quant = quant_step > 0;
+    if (quant) {
+        if (f->qbase == quant_step) memcpy(steps, f->qstep, sizeof steps);
+        else group_steps(f, quant_step, steps);
+    }
+    size_t cap = 64 + (size_t)f->K * 32 + f->lay.total * 8 + HEADER_SIZE + GROUPS * 4 + 4;
+    uint8_t *b = malloc(cap);
+    if (!saved || !cq || !sq || !b) {
+        free(saved), free(cq), free(sq), free(b);
+        return CIRCA_E_NOMEM;
+    }
+    memcpy(saved, f->theta, f->lay.total * sizeof *saved);
+    memcpy(cq, f->cq, (size_t)f->K * 2 * sizeof *cq);
+    memcpy(sq, f->sq, (size_t)f->K * 3 * sizeof *sq);
+    memcpy(b, MAGIC, 8);
+    b[8] = CIRCA_RBF_VERSION, b[9] = (uint8_t)quant, b[10] = (uint8_t)f->channels, b[11] = (uint8_t)f->depth;
+    put32(b + 12, f->width), put32(b + 16, f->height), put32(b + 20, f->K);
+    put16(b + 24, f->F), put16(b + 26, f->H), put16(b + 28, f->res[0]);
+    put16(b + 30, f->levels > 1 ? f->res[1] : 0);
+    size_t pos = HEADER_SIZE;
+    if (quant)
+        for (int g = 0; g < GROUPS; g++, pos += 4) put_f32(b + pos, steps[g]);
+    coder c = {0};
+    circa_rc_enc_init(&c.e, b + pos, cap - pos - 4);
+    code_geometry(&c, f);
+    if (quant) code_quantised(&c, f, steps);
+    else code_floats(&c, f->theta, f->lay.total);
+    size_t n = circa_rc_enc_finish(&c.e);
+    memcpy(f->theta, saved, f->lay.total * sizeof *saved);
+    memcpy(f->cq, cq, (size_t)f->K * 2 * sizeof *cq);
+    memcpy(f->sq, sq, (size_t)f->K * 3 * sizeof *sq);
+    free(saved), free(cq), free(sq);
+    if (n == 0) {
+        free(b);
+        return CIRCA_E_NOMEM;
+    }
+    put32(b + 32, (uint32_t)n);
+    pos += n;
+    put32(b + pos, (uint32_t)crc32(0L, b, (uInt)pos));
+    *buf = b, *len = pos + 4;
+    return CIRCA_OK;
+}
+
+circa_status circa_rbf_load(const void *buf, size_t len, circa_rbf **out) {
+    *out = NULL;
+    const uint8_t *b = buf;
+    if (len < 8 || memcmp(b, MAGIC, 8)) return len < 8 && !memcmp(b, MAGIC, len) ? CIRCA_E_TRUNCATED : CIRCA_E_FORMAT;
+    if (len < HEADER_SIZE + 4) return CIRCA_E_TRUNCATED;
+    if (b[8] != CIRCA_RBF_VERSION) return CIRCA_E_VERSION;
+    int quant = b[9];
+    size_t payload = get32(b + 32), head = HEADER_SIZE + (quant ? GROUPS * 4 : 0);
+    if (quant > 1) return CIRCA_E_FORMAT;
+    if (len < head + payload + 4) return CIRCA_E_TRUNCATED;
+    if (len > head + payload + 4) return CIRCA_E_FORMAT;
+    if ((uint32_t)crc32(0L, b, (uInt)(head + payload)) != get32(b + head + payload)) return CIRCA_E_CHECKSUM;
+    uint32_t w = get32(b + 12), h = get32(b + 16), K = get32(b + 20);
+    if ((uint64_t)w * h > CIRCA_IMAGE_MAX_PIXELS / 4 || K > (uint64_t)w * h / 4 + RBF_NN) return CIRCA_E_LIMIT;
+    circa_rbf *f;
+    circa_status st = circa_rbf__alloc(&f, w, h, b[10], b[11], K, get16(b + 24), get16(b + 26),
+                                       get16(b + 28), get16(b + 30));
+    if (st != CIRCA_OK) return st == CIRCA_E_PARAM ? CIRCA_E_FORMAT : st;
+    float steps[GROUPS];
+    for (int g = 0; quant && g < GROUPS; g++) {
+        steps[g] = get_f32(b + HEADER_SIZE + 4 * g);
+        if (!(steps[g] > 0) || !isfinite(steps[g])) {
+            circa_rbf_free(f);
+            return CIRCA_E_FORMAT;
+        }
+    }
+    coder c = {.dec = 1};
+    circa_rc_dec_init(&c.d, b + head, payload);
+    int ok = code_geometry(&c, f);
+    if (ok && quant) ok = code_quantised(&c, f, steps);
+    else if (ok) code_floats(&c, f->theta, f->lay.total);
+    for (size_t i = 0; ok && i < f->lay.total; i++) ok = isfinite(f->theta[i]);
+    if (!ok || c.bad || circa_rc_dec_finish(&c.d)) {
+        circa_rbf_free(f);
+        return CIRCA_E_FORMAT;
+    }
+    if ((st = circa_rbf__derive(f)) != CIRCA_OK) {
+        circa_rbf_free(f);
+        return st;
+    }
+    if (quant) {
+        memcpy(f->qstep, steps, sizeof steps);
+        f->qbase = -1; /* the base is not stored; steps are */
+    }
+    *out = f;
+    return CIRCA_OK;
+}
