@@ -12,7 +12,7 @@
 
 #define MAGIC "CIRCARBF"
 #define HEADER_SIZE 36
-#define GROUPS 10 /* lc, grid0, grid1, lcb, w0, b0, w1, b1, w2, b2 */
+#define GROUPS RBF_GROUPS /* lc, grid0, grid1, lcb, w0, b0, w1, b1, w2, b2 */
 
 /* ---- adaptive binary coding, both directions ---------------------------- */
 typedef struct coder {
@@ -95,7 +95,7 @@ static int32_t code_signed(coder *c, int_ctx *x, int32_t v) {
 }
 
 /* ---- the payload ----------------------------------------------------------- */
-static void group_span(const circa_rbf *f, int g, size_t *off, size_t *n) {
+void circa_rbf__group_span(const circa_rbf *f, int g, size_t *off, size_t *n) {
     const rbf_layout *L = &f->lay;
     size_t b[GROUPS + 1] = {L->lc, L->grid[0], L->grid[1], L->lcb, L->w0, L->b0,
                             L->w1, L->b1,      L->w2,      L->b2,  L->total};
@@ -147,7 +147,7 @@ static int code_quantised(coder *c, circa_rbf *f, const float *steps) {
     for (unsigned i = 0; i < f->F; i++) ctx_init(&lc[i]);
     for (int g = 0; g < GROUPS; g++) {
         size_t off, n;
-        group_span(f, g, &off, &n);
+        circa_rbf__group_span(f, g, &off, &n);
         ctx_init(&ctx);
         for (size_t i = 0; i < n; i++) {
             float *v = f->theta + off + i;
@@ -177,27 +177,29 @@ static float get_f32(const uint8_t *p) {
     return v;
 }
 
-/* Per-group steps: base times the group's RMS (a group of larger numbers
- * tolerates proportionally larger errors); kept in the field so saving an
- * already-quantised field reproduces it exactly. */
-static void group_steps(const circa_rbf *f, double base, float *steps) {
+/* Per-group steps: base times the group's scale, which is the codec's
+ * sensitivity-based choice (rbf_codec.c) or else the group's RMS (a group
+ * of larger numbers tolerates proportionally larger errors); kept in the
+ * field so saving an already-quantised field reproduces it exactly. */
+void circa_rbf__group_steps(const circa_rbf *f, double base, float *steps) {
     for (int g = 0; g < GROUPS; g++) {
         size_t off, n;
-        group_span(f, g, &off, &n);
+        circa_rbf__group_span(f, g, &off, &n);
         double ss = 0;
         for (size_t i = 0; i < n; i++) ss += (double)f->theta[off + i] * f->theta[off + i];
         double rms = n ? sqrt(ss / n) : 1;
-        steps[g] = (float)(base * (rms > 1e-8 ? rms : 1e-8));
+        double scale = f->qscale[g] > 0 ? f->qscale[g] : rms;
+        steps[g] = (float)(base * (scale > 1e-8 ? scale : 1e-8));
     }
 }
 
 circa_status circa_rbf_quantise(circa_rbf *f, double quant_step) {
     if (!f || !(quant_step > 0) || quant_step > 1e3) return CIRCA_E_PARAM;
     float steps[GROUPS];
-    group_steps(f, quant_step, steps);
+    circa_rbf__group_steps(f, quant_step, steps);
     for (int g = 0; g < GROUPS; g++) {
         size_t off, n;
-        group_span(f, g, &off, &n);
+        circa_rbf__group_span(f, g, &off, &n);
         for (size_t i = 0; i < n; i++) f->theta[off + i] = (float)lrintf(f->theta[off + i] / steps[g]) * steps[g];
         f->qstep[g] = steps[g];
     }
@@ -216,7 +218,7 @@ circa_status circa_rbf_save(const circa_rbf *fc, double quant_step, uint8_t **bu
     int quant = quant_step > 0;
     if (quant) {
         if (f->qbase == quant_step) memcpy(steps, f->qstep, sizeof steps);
-        else group_steps(f, quant_step, steps);
+        else circa_rbf__group_steps(f, quant_step, steps);
     }
     size_t cap = 64 + (size_t)f->K * 32 + f->lay.total * 8 + HEADER_SIZE + GROUPS * 4 + 4;
     uint8_t *b = malloc(cap);

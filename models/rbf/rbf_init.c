@@ -115,11 +115,11 @@ static int16_t quant_logsig(double var, double lo, double hi) {
  * (1/12), divided by NeuRBF's alpha 0.5, std clipped to [0.5 px, extent/10],
  * |rho| <= 0.998. Sorted by centre (rows, then columns) so files code the
  * centres as small steps. */
-static void set_geometry(circa_rbf *f, const double *m) {
+static circa_status set_geometry(circa_rbf *f, const double *m) {
     double ext = f->width > f->height ? f->width : f->height;
     double hi = ext / 10 > 0.5 ? ext / 10 : 0.5;
     int32_t (*rec)[5] = malloc((size_t)f->K * sizeof *rec);
-    if (!rec) return; /* caller checked memory before; keep zeros */
+    if (!rec) return CIRCA_E_NOMEM;
     for (uint32_t k = 0; k < f->K; k++) {
         const double *c = m + (size_t)k * 6;
         double cx = f->kc[2 * k], cy = f->kc[2 * k + 1], vx = 0, vy = 0, cxy = 0;
@@ -146,6 +146,7 @@ static void set_geometry(circa_rbf *f, const double *m) {
         for (int i = 0; i < 3; i++) f->sq[3 * k + i] = (int16_t)rec[k][2 + i];
     }
     free(rec);
+    return CIRCA_OK;
 }
 
 circa_status circa_rbf__init_kernels(circa_rbf *f, const circa_image *img, uint64_t seed) {
@@ -167,8 +168,7 @@ circa_status circa_rbf__init_kernels(circa_rbf *f, const circa_image *img, uint6
     }
     if ((st = assign(f->kc, f->K, w, h, label)) != CIRCA_OK) goto done;
     moments(wt, label, w, h, f->K, m);
-    set_geometry(f, m);
-    st = circa_rbf__derive(f);
+    if ((st = set_geometry(f, m)) == CIRCA_OK) st = circa_rbf__derive(f);
 done:
     free(wt);
     free(label);

@@ -53,6 +53,7 @@ struct circa_rbf {
     rbf_layout lay;
     float *theta;         /* lay.total trainable numbers */
     float qstep[10];      /* per-group steps of the last circa_rbf_quantise */
+    float qscale[10];     /* per-group step scales (0: the group's RMS), set by the codec */
     double qbase;         /* its base step (0: not quantised) */
     float m_rbf[CIRCA_RBF_FEATURES_MAX];
     float m_h[CIRCA_RBF_HIDDEN_MAX];
@@ -102,6 +103,19 @@ void circa_rbf__index_free(rbf_index *ix);
 void circa_rbf__index_query(const rbf_index *ix, const float *kc, float x, float y, unsigned n,
                             uint32_t *out);
 
+/* rbf_file.c: parameter group g (0..RBF_GROUPS-1) is theta[off, off+n). */
+#define RBF_GROUPS 10
+void circa_rbf__group_span(const circa_rbf *f, int g, size_t *off, size_t *n);
+/* The steps circa_rbf_quantise(f, base) uses, one per group. */
+void circa_rbf__group_steps(const circa_rbf *f, double base, float *steps);
+
+/* rbf_train.c: quantisation-aware fine-tuning: `steps` Adam steps whose
+ * gradients are taken at the numbers quantised with base step qbase and
+ * applied to float copies; ends with f quantised (as circa_rbf_quantise). */
+circa_status circa_rbf__finetune_quantised(circa_rbf *f, const circa_image *img,
+                                           const circa_rbf_config *cfg, unsigned steps,
+                                           double qbase);
+
 /* rbf_init.c: centres and shapes from the image (fills cq, sq). */
 circa_status circa_rbf__init_kernels(circa_rbf *f, const circa_image *img, uint64_t seed);
 void circa_rbf__init_params(circa_rbf *f, uint64_t seed);
@@ -110,6 +124,14 @@ void circa_rbf__init_params(circa_rbf *f, uint64_t seed);
  * gradient, accumulated into grad (lay.total floats). targets in [0,1]. */
 double circa_rbf__loss_grad(const circa_rbf *f, const float *theta, size_t n, const float *xy,
                             const float *targets, float *grad);
+/* The fit's pieces for another gradient (cuda/rbf_host.c): circa_rbf_fit
+ * up to the first step (checks, kernel count, initial field), the batch size
+ * and each step's batch, and the cosine factor of the learning rates. */
+circa_status circa_rbf__fit_begin(const circa_image *img, const circa_rbf_config *cfg,
+                                  circa_rbf **out);
+size_t circa_rbf__batch_size(size_t n, const circa_rbf_config *cfg);
+void circa_rbf__pick_batch(size_t n, size_t bsize, uint64_t seed, unsigned step, uint32_t *batch);
+double circa_rbf__lr_factor(unsigned s, unsigned steps);
 
 /* A small deterministic generator (splitmix64). */
 static inline uint64_t rbf_rand(uint64_t *s) {

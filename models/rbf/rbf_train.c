@@ -185,7 +185,7 @@ static void pick_batch(trainer *t, uint64_t seed, unsigned step) {
 }
 
 /* Adam (betas 0.9 / 0.99, eps 1e-15 as NeuRBF) with per-group rates. */
-static void adam_step(trainer *t, unsigned step, double lr_rest, double lr_mlp) {
+static void adam_step(trainer *t, float *theta, unsigned step, double lr_rest, double lr_mlp) {
     circa_rbf *f = t->f;
     const double b1 = 0.9, b2 = 0.99;
     double c1 = 1 - pow(b1, step + 1), c2 = 1 - pow(b2, step + 1);
@@ -196,7 +196,7 @@ static void adam_step(trainer *t, unsigned step, double lr_rest, double lr_mlp) 
         t->v[i] = (float)b2 * t->v[i] + (float)(1 - b2) * g * g;
         double lr = i < split ? lr_rest : lr_mlp;
         double mh = t->m[i] / c1, vh = t->v[i] / c2;
-        f->theta[i] -= (float)(lr * mh / (sqrt(vh) + 1e-15));
+        theta[i] -= (float)(lr * mh / (sqrt(vh) + 1e-15));
     }
 }
 
@@ -281,7 +281,7 @@ static circa_status train(trainer *t, const circa_rbf_config *cfg) {
         if (!isfinite(mse)) return CIRCA_E_PARAM; /* diverged: a learning rate too high */
         /* Cosine decay from lr to lr/100 (NeuRBF's gamma 100). */
         double k = 0.01 + 0.99 * 0.5 * (1 + cos(3.14159265358979323846 * s / cfg->steps));
-        adam_step(t, s, cfg->lr_rest * k, cfg->lr_mlp * k);
+        adam_step(t, t->f->theta, s, cfg->lr_rest * k, cfg->lr_mlp * k);
         double psnr = mse > 0 ? -10 * log10(mse) : 99;
         int last = s + 1 == cfg->steps, hit = cfg->target_psnr > 0 && psnr >= cfg->target_psnr;
         if (cfg->progress && ((s + 1) % every == 0 || last || hit))
@@ -327,4 +327,95 @@ circa_status circa_rbf_fit(const circa_image *img, const circa_rbf_config *cfg, 
     }
     *out = f;
     return CIRCA_OK;
+}
+
+/* ---- pieces of the fit for other implementations (cuda/rbf_host.c) ------- */
+/* These repeat what circa_rbf_fit and train do, so that another gradient
+ * (the GPU's) runs the same algorithm: same checks, sizes and
+ * initialisation, same batches, same schedule. */
+
+/* circa_rbf_fit up to the first step: the checks, the kernel count, the
+ * field with its initial geometry and parameters. */
+circa_status circa_rbf__fit_begin(const circa_image *img, const circa_rbf_config *cfg,
+                                  circa_rbf **out) {
+    if (out) *out = NULL;
+    if (!img || !cfg || !out || !config_ok(cfg) || !img->samples || img->channels < 1 ||
+        img->channels > 4 || (img->depth != 8 && img->depth != 16))
+        return CIRCA_E_PARAM;
+    if ((uint64_t)img->width * img->height > CIRCA_IMAGE_MAX_PIXELS / 4) return CIRCA_E_LIMIT;
+    uint32_t side = img->width > img->height ? img->width : img->height;
+    unsigned fine = cfg->grid_base == 0 ? 0 : cfg->grid_fine ? cfg->grid_fine : (side / 2 > 1 ? side / 2 : 1);
+    if (fine > CIRCA_RBF_GRID_MAX) fine = CIRCA_RBF_GRID_MAX;
+    uint32_t K = kernels_for_budget(cfg, img->width, img->height, img->channels, fine);
+    if (K == 0) return CIRCA_E_PARAM;
+    circa_rbf *f;
+    circa_status st = circa_rbf__alloc(&f, img->width, img->height, img->channels, img->depth, K,
+                                       cfg->features, cfg->hidden, cfg->grid_base, fine);
+    if (st != CIRCA_OK) return st;
+    st = circa_rbf__init_kernels(f, img, cfg->seed);
+    if (st != CIRCA_OK) {
+        circa_rbf_free(f);
+        return st;
+    }
+    circa_rbf__init_params(f, cfg->seed);
+    *out = f;
+    return CIRCA_OK;
+}
+
+/* Pixels per step for an image of n pixels (as trainer_init). */
+size_t circa_rbf__batch_size(size_t n, const circa_rbf_config *cfg) {
+    return cfg->batch == 0 || cfg->batch >= n ? (n < 65536 ? n : 65536) : cfg->batch;
+}
+
+/* The batch of one step (pick_batch): bsize pixel indices into batch. */
+void circa_rbf__pick_batch(size_t n, size_t bsize, uint64_t seed, unsigned step, uint32_t *batch) {
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.n = n, t.bsize = bsize, t.batch = batch;
+    pick_batch(&t, seed, step);
+}
+
+/* The cosine factor of the learning rates at step s of steps (train). */
+double circa_rbf__lr_factor(unsigned s, unsigned steps) {
+    return 0.01 + 0.99 * 0.5 * (1 + cos(3.14159265358979323846 * s / steps));
+}
+
+/* theta = round(shadow / step) * step, group by group. */
+static void quantise_into(const circa_rbf *f, const float *shadow, const float *steps, float *theta) {
+    for (int g = 0; g < RBF_GROUPS; g++) {
+        size_t off, n;
+        circa_rbf__group_span(f, g, &off, &n);
+        for (size_t i = off; i < off + n; i++) theta[i] = (float)lrintf(shadow[i] / steps[g]) * steps[g];
+    }
+}
+
+circa_status circa_rbf__finetune_quantised(circa_rbf *f, const circa_image *img,
+                                           const circa_rbf_config *cfg, unsigned steps,
+                                           double qbase) {
+    size_t P = f->lay.total;
+    float qs[RBF_GROUPS];
+    circa_rbf__group_steps(f, qbase, qs); /* fixed for the whole run */
+    float *shadow = malloc(P * sizeof *shadow);
+    trainer t;
+    circa_status st = shadow ? trainer_init(&t, f, img, cfg) : CIRCA_E_NOMEM;
+    if (st != CIRCA_OK) {
+        free(shadow);
+        return st;
+    }
+    memcpy(shadow, f->theta, P * sizeof *shadow);
+    /* A tenth of the fitting rates, cosine-decayed: small moves around the
+     * quantisation grid (straight-through: the rounding's gradient is 1). */
+    for (unsigned s = 0; s < steps && st == CIRCA_OK; s++) {
+        quantise_into(f, shadow, qs, f->theta);
+        pick_batch(&t, cfg->seed ^ 0x5154ull, s);
+        if (!isfinite(step_gradient(&t))) st = CIRCA_E_PARAM;
+        double k = 0.1 * (0.01 + 0.99 * 0.5 * (1 + cos(3.14159265358979323846 * s / steps)));
+        adam_step(&t, shadow, s, cfg->lr_rest * k, cfg->lr_mlp * k);
+    }
+    quantise_into(f, shadow, qs, f->theta);
+    memcpy(f->qstep, qs, sizeof qs);
+    f->qbase = qbase;
+    trainer_free(&t);
+    free(shadow);
+    return st;
 }

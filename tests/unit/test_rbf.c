@@ -276,6 +276,28 @@ Test(rbf, render_at_2x_is_a_sensible_upscale) {
     circa_image_free(img);
 }
 
+Test(rbf, codec_meets_its_bit_budget) {
+    circa_image *img = make_image(48, 40);
+    circa_rbf_config cfg = circa_rbf_config_default();
+    cfg.steps = 200;
+    cfg.threads = 2;
+    circa_rbf *f;
+    double q = 0, bpp = 8;
+    cr_assert_eq(circa_rbf_fit_rate(img, &cfg, bpp, &f, &q), CIRCA_OK);
+    cr_assert_gt(q, 0);
+    size_t n;
+    uint8_t *buf = save(f, q, &n);
+    cr_expect_leq(n, (size_t)(bpp * 48 * 40 / 8), "%zu bytes for a %.0f-byte budget", n, bpp * 48 * 40 / 8);
+    circa_rbf *g;
+    cr_assert_eq(circa_rbf_load(buf, n, &g), CIRCA_OK);
+    double psnr = circa_rbf_psnr(g, img, 1);
+    cr_expect_gt(psnr, 25.0, "codec PSNR %.2f dB at %.2f bpp", psnr, 8.0 * n / (48 * 40));
+    free(buf);
+    circa_rbf_free(g);
+    circa_rbf_free(f);
+    circa_image_free(img);
+}
+
 Test(rbf, bad_sizes_are_refused) {
     circa_image *img = make_image(8, 8);
     circa_rbf_config cfg = small_config(1);
