@@ -147,6 +147,41 @@ CIRCA_API circa_status circa_rbf_quantise(circa_rbf *f, double quant_step);
 CIRCA_API circa_status circa_rbf_fit_rate(const circa_image *img, const circa_rbf_config *cfg,
                                           double bpp, circa_rbf **out, double *quant_step);
 
+/* ---- 6. CUDA -------------------------------------------------------------- */
+/* The forward and backward passes on a GPU (cuda/rbf.cu, docs/rbf.md). Each
+ * function exists in every build: without CUDA support it returns
+ * CIRCA_E_UNSUPPORTED, and in a CUDA build with no usable device (no driver,
+ * no GPU) CIRCA_E_DEVICE; CIRCA_E_DEVICE also reports any CUDA error, and
+ * CIRCA_E_NOMEM a lack of host or device memory. They use device 0 and
+ * restore the calling thread's current device. */
+
+/* circa_rbf_render on the GPU: the same image, up to 1 in the last place of
+ * a sample where float rounding differs. CIRCA_E_PARAM, CIRCA_E_LIMIT for
+ * bad sizes; *out NULL on failure. */
+CIRCA_API circa_status circa_rbf_render_cuda(const circa_rbf *f, uint32_t width, uint32_t height,
+                                             circa_image **out);
+
+/* The mean squared error of f over n > 0 points (xy: n x 2 positions in
+ * pixels of the fitted image; targets: n x channels values in [0,1]) and its
+ * gradient with respect to the trainable numbers, added into grad
+ * (circa_rbf_info.trainable floats, in the order of the field file); *mse
+ * (may be NULL) receives the error. The building block of a GPU fit; the
+ * gradient equals the CPU's up to float rounding (its sums are formed with
+ * float atomics, in an order that varies from run to run). CIRCA_E_PARAM
+ * for NULL arrays or n == 0, CIRCA_E_LIMIT for n > CIRCA_IMAGE_MAX_PIXELS. */
+CIRCA_API circa_status circa_rbf_loss_grad_cuda(const circa_rbf *f, size_t n, const float *xy,
+                                                const float *targets, float *grad, double *mse);
+
+/* circa_rbf_fit with each step's gradient and Adam update on the GPU: the
+ * same checks, initialisation, batches, learning rates and schedule, and the
+ * parameters stay on the device between steps. Float atomics make the
+ * gradients' rounding depend on scheduling, so a GPU fit is NOT
+ * bit-reproducible: two runs give slightly different fields, neither equal
+ * to the CPU's (of the same quality). cfg->threads is checked but not used.
+ * Errors as circa_rbf_fit, plus the device errors above. */
+CIRCA_API circa_status circa_rbf_fit_cuda(const circa_image *img, const circa_rbf_config *cfg,
+                                          circa_rbf **out);
+
 #ifdef __cplusplus
 }
 #endif

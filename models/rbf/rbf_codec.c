@@ -138,11 +138,11 @@ circa_status circa_rbf_fit_rate(const circa_image *img, const circa_rbf_config *
         circa_rbf_free(f);
         return st;
     }
-    for (int it = 0; it < 40; it++) {
+    for (int it = 0;; it++) {
         size_t m = coded_size(f, q);
-        if (m == 0) {
+        if (m == 0 || it == 400) {
             circa_rbf_free(f);
-            return CIRCA_E_NOMEM;
+            return m == 0 ? CIRCA_E_NOMEM : CIRCA_E_LIMIT;
         }
         if (m <= budget) break;
         q *= 1.02;
