@@ -9,7 +9,7 @@
 /* Bits a stored number costs after quantisation and coding, for sizing the
  * field before it exists; the step search below makes the budget exact. */
 #ifndef RBF_BITS_PER_NUMBER
-#define RBF_BITS_PER_NUMBER 6.0
+#define RBF_BITS_PER_NUMBER 3.0
 #endif
 #ifndef RBF_CODEC_F
 #define RBF_CODEC_F 16
@@ -18,12 +18,14 @@
 #define RBF_CODEC_H 32
 #endif
 #ifndef RBF_CODEC_GRID_SHARE
-#define RBF_CODEC_GRID_SHARE 0.25
+#define RBF_CODEC_GRID_SHARE 0.6
 #endif
 
 /* A field shaped for coding: 16 weights per kernel and a 32-wide MLP (the
  * 32 x 64 of the fitting default cost more numbers than they return at
- * these rates), and a fine grid sized to about a quarter of the budget. */
+ * these rates), and a fine grid sized to about 60% of the budget: kernel
+ * geometry costs about 30 bits per kernel, grid numbers nothing but their
+ * values (docs/rbf.md has the comparison). */
 static void codec_shape(circa_rbf_config *c, uint64_t params) {
     c->kernels = 0;
     c->params = params;
@@ -130,14 +132,10 @@ circa_status circa_rbf_fit_rate(const circa_image *img, const circa_rbf_config *
         if (m <= budget) hi = mid;
         else lo = mid;
     }
-    /* Recover what rounding cost, then make sure the tuned numbers still fit
-     * (they move a little, and so does their coded size). */
+    /* The step search ran on the float numbers; quantise them, and make
+     * sure of the budget (bisection leaves the size at most the budget). */
     double q = exp(hi);
-    unsigned tune = cfg->steps / 4 ? cfg->steps / 4 : 1;
-    if ((st = circa_rbf__finetune_quantised(f, img, &c, tune, q)) != CIRCA_OK) {
-        circa_rbf_free(f);
-        return st;
-    }
+    circa_rbf_quantise(f, q);
     for (int it = 0;; it++) {
         size_t m = coded_size(f, q);
         if (m == 0 || it == 400) {

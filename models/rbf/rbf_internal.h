@@ -109,12 +109,6 @@ void circa_rbf__group_span(const circa_rbf *f, int g, size_t *off, size_t *n);
 /* The steps circa_rbf_quantise(f, base) uses, one per group. */
 void circa_rbf__group_steps(const circa_rbf *f, double base, float *steps);
 
-/* rbf_train.c: quantisation-aware fine-tuning: `steps` Adam steps whose
- * gradients are taken at the numbers quantised with base step qbase and
- * applied to float copies; ends with f quantised (as circa_rbf_quantise). */
-circa_status circa_rbf__finetune_quantised(circa_rbf *f, const circa_image *img,
-                                           const circa_rbf_config *cfg, unsigned steps,
-                                           double qbase);
 
 /* rbf_init.c: centres and shapes from the image (fills cq, sq). */
 circa_status circa_rbf__init_kernels(circa_rbf *f, const circa_image *img, uint64_t seed);
