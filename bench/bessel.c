@@ -3,13 +3,19 @@
  * Built and run by bench/bessel.sh; not part of the normal build.
  *
  *   bessel [FIXTURE] [--reps N]
+ *   bessel [FIXTURE] --count i|k circa|gsl REGION    (REGION 0..3, or -1 for all)
  *
  * GSL: log I = log(gsl_sf_bessel_Inu_scaled_e) + x, log K = gsl_sf_bessel_lnKnu_e.
  * A GSL call fails when it returns an error code or a non-finite (or, for I, a
  * non-positive) value; the failures are counted per region, and speed is
  * compared only over the points where GSL succeeds (circa timed on the same
  * points). Error: |f - f_ref| / max(1, |f_ref|) on the log (docs/bessel.md).
- * Times are CPU time per call, the median of --reps runs over each region. */
+ * Times are CPU time per call, the median of --reps runs over each region.
+ * --count makes one pass of one library over one region's points (those where
+ * GSL succeeds) inside count_calls(), for valgrind --tool=callgrind
+ * --toggle-collect='count_calls*' (the pattern also catches gcc's specialised
+ * clone): instructions per call, repeatable where times on a shared machine are
+ * not (bessel.sh --callgrind). */
 #define _POSIX_C_SOURCE 200809L
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_sf_bessel.h>
@@ -68,7 +74,7 @@ static int region_of(double v, double x)
 {
     if (bessel_hankel_ok(v, x))
         return 0;
-    if (bessel_debye_terms(bessel_radius(v, x)))
+    if (bessel_debye_ok(bessel_radius(v, x)))
         return 1;
     return x <= 2.0 ? 2 : 3;
 }
@@ -305,14 +311,52 @@ static void report_gsl_failures(int which, const row *rows, size_t n)
                which ? "log K" : "log I", count[j], cause[j], vlo[j], vhi[j], xlo[j], xhi[j]);
 }
 
+/* One pass of fn over the listed points: the function callgrind counts. */
+__attribute__((noinline)) static double count_calls(log_fn fn, const row *rows, const size_t *idx,
+                                                    size_t m)
+{
+    double s = 0;
+    int failed;
+    for (size_t i = 0; i < m; i++)
+        s += fn(rows[idx[i]].v, rows[idx[i]].x, &failed);
+    return s;
+}
+
+/* --count: prints the number of points that count_calls() went over. */
+static int count_mode(const row *rows, size_t n, const char *func, const char *lib, int region)
+{
+    int which = !strcmp(func, "k");
+    log_fn theirs = which ? gsl_k : gsl_i;
+    log_fn fn = !strcmp(lib, "gsl") ? theirs : which ? circa_k : circa_i;
+    size_t *idx = malloc(n * sizeof *idx), m = 0;
+    if (!idx)
+        return 2;
+    for (size_t i = 0; i < n; i++) {
+        int failed;
+        if (region >= 0 && rows[i].region != region)
+            continue;
+        theirs(rows[i].v, rows[i].x, &failed);
+        if (!failed)
+            idx[m++] = i;
+    }
+    sink = count_calls(fn, rows, idx, m);
+    printf("points %zu\n", m);
+    free(idx);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *path = "tests/fixtures/bessel_log.tsv";
-    int reps = 5;
+    const char *path = "tests/fixtures/bessel_log.tsv", *cfunc = NULL, *clib = NULL;
+    int reps = 5, cregion = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             reps = atoi(argv[++i]);
-        else
+        else if (!strcmp(argv[i], "--count") && i + 3 < argc) {
+            cfunc = argv[++i];
+            clib = argv[++i];
+            cregion = atoi(argv[++i]);
+        } else
             path = argv[i];
     }
     if (reps < 1 || reps > 64)
@@ -320,6 +364,8 @@ int main(int argc, char **argv)
     gsl_set_error_handler_off();
     static row rows[MAXROWS];
     size_t n = load(path, rows);
+    if (cfunc)
+        return count_mode(rows, n, cfunc, clib, cregion);
     for (int which = 0; which < 2; which++)
         bench_function(which, rows, n, reps);
     for (int which = 0; which < 2; which++)

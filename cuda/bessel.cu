@@ -5,7 +5,9 @@
 // Like saxpy.cu this file is compiled with -fno-threadsafe-statics, so the
 // function-local statics in nvcc's launch stubs are unguarded: every launch
 // happens under launch_lock. Device code gets --fmad=false, which the core's
-// double-double helpers need.
+// exact product (the Debye code near eta = 0) needs. The core's tables (term
+// counts, 1/k, Taylor coefficients, the inline log's) become __device__ constants
+// through CIRCA_BESSEL_TABLE, so every region choice is the CPU's.
 #include <pthread.h>
 
 #include <cuda_runtime_api.h>

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """gen_coeffs.py: writes dsp/special/bessel_coeffs.h, the constants of the log-Bessel code:
-the Debye sum as straight-line code, its term bounds, and the Taylor coefficients of 1/Gamma.
+the Debye sum as straight-line code, its term bounds and term-count table, the Taylor
+coefficients of 1/Gamma and of eta about its zero, 1/k, and the inline log's table.
 
 Run from anywhere with Debian's python3-mpmath:  /usr/bin/python3 dsp/special/gen_coeffs.py
 
@@ -12,16 +13,39 @@ Run from anywhere with Debian's python3-mpmath:  /usr/bin/python3 dsp/special/ge
 2. Term bounds: B_k = max over p in [0, 1] of |P_k(p^2)|, so that term k is at most B_k / r^k.
    DEBYE_RMIN[n] is the smallest r at which B_{n+1} / r^{n+1} <= DEBYE_TOL: there the
    first n terms leave a truncation error below DEBYE_TOL (relative, on I or K).
+   DEBYE_TOL is 2^-50 (8.9e-16): a hundredth of the 1e-13 the tests assert, and below the
+   rounding error of the rest of the evaluation (up to 8e-15 measured), so the few terms
+   it saves against 2^-54 cost no accuracy that the tests can see.
+   DEBYE_NTAB maps (q, r) to the term count without a search. The bound is taken
+   separately over each quarter of q = p^2 in [0, 1] (B_k is largest near q = 0 and up
+   to twice smaller near q = 1, so large-order points need fewer terms); then r's binary
+   exponent and top three mantissa bits pick one of eight buckets per octave, and each
+   bucket holds the count for its lowest r (the count only falls as r grows).
 3. 1/Gamma(z) = sum_{k>=1} c_k z^k (DLMF 5.7.1), c_1 = 1, c_2 = Euler's gamma, for the
    Gamma_1, Gamma_2 functions of Temme's method (|mu| <= 1/2).
+4. INV[k] = 1/k, k = 0..63 (INV[0] unused), so that the Hankel and CF2 loops multiply
+   instead of dividing.
+5. The Taylor series of eta(z) = sqrt(1+z^2) - log((1 + sqrt(1+z^2))/z) about its zero z0
+   (about 0.6627): eta(z0 + d) = sum_{k=1..ETA_TERMS} a_k d^k, from eta' = sqrt(1+z^2)/z,
+   so a_k = g^(k-1)(z0) / k! with g(t) = sqrt(1+t^2)/t; z0 in two doubles. The nearest
+   singularity is t = 0, so the radius is z0; 32 terms leave 4e-18 relative at |d| = 0.2.
+6. The table of bessel_log_quick(), the inline log of the prefactors: z in [0.6875, 1.375) cut into 128
+   pieces by the top bits of (bits of z) - (bits of 0.6875); LOG_TAB[i] = {1/c, -log(1/c)}
+   with c the piece's midpoint and 1/c rounded, so that log z = LOG_TAB[i][1] +
+   log1p(z LOG_TAB[i][0] - 1) with |z/c - 1| < 2^-8.4.
 """
 from fractions import Fraction
 import os
+import struct
 
 import mpmath as mp
 
 KMAX = 20                 # Debye terms at most
-DEBYE_TOL = 2.0 ** -54    # truncation error allowed, relative (about 5.6e-17)
+DEBYE_TOL = 2.0 ** -50    # truncation error allowed, relative (about 8.9e-16)
+NTAB_EMIN, NTAB_EMAX = 4, 27   # DEBYE_NTAB covers r in [2^4, 2^27); above, one term
+NINV = 64                 # length of the 1/k table
+NQB = 4                   # quarters of q = p^2 with their own term counts
+ETA_TERMS = 32            # Taylor terms of eta about its zero (even)
 NRGAM = 22                # Taylor coefficients of 1/Gamma kept (c_23 (1/2)^22 < 1e-20)
 
 
@@ -44,26 +68,30 @@ def debye_polys(kmax):
     return out
 
 
-def bound(poly):
-    """max over q in [0, 1] of |P(q)|, on a fine grid with a 1% safety factor."""
+def bound(poly, lo=Fraction(0), hi=Fraction(1), steps=4000):
+    """max over q in [lo, hi] of |P(q)|, on a fine grid with a 1% safety factor."""
     best = 0.0
-    for i in range(4001):
-        q = Fraction(i, 4000)
+    for i in range(steps + 1):
+        q = lo + (hi - lo) * Fraction(i, steps)
         val = sum(c * q ** j for j, c in enumerate(poly))
         best = max(best, abs(float(val)))
     return best * 1.01
 
 
+def thresholds(bounds):
+    """RMIN[n] = (B_{n+1} / DEBYE_TOL)^(1/(n+1)), made non-increasing in n."""
+    rmin = [float("inf")]                              # n = 0 terms: never
+    for n in range(1, KMAX + 1):
+        rmin.append(min((bounds[n] / DEBYE_TOL) ** (1.0 / (n + 1)), rmin[n - 1]))
+    return rmin
+
+
 def main():
     mp.mp.dps = 40
     polys = debye_polys(KMAX + 1)
-    bounds = [bound(p) for p in polys[1:]]             # B_1 .. B_{KMAX+1}
-    rmin = [float("inf")]                              # n = 0 terms: never
-    for n in range(1, KMAX + 1):
-        rmin.append((bounds[n] / DEBYE_TOL) ** (1.0 / (n + 1)))   # B_{n+1}
-    # Keep the thresholds non-increasing, so "the first n with r >= RMIN[n]" is simple.
-    for n in range(1, KMAX + 1):
-        rmin[n] = min(rmin[n], rmin[n - 1])
+    rmin = thresholds([bound(p) for p in polys[1:]])   # from B_1 .. B_{KMAX+1}
+    rmin_q = [thresholds([bound(p, Fraction(b, NQB), Fraction(b + 1, NQB), 1000)
+                          for p in polys[1:]]) for b in range(NQB)]
     taylor = mp.taylor(mp.rgamma, 0, NRGAM)            # c_0 = 0, c_1 = 1, ...
 
     here = os.path.dirname(os.path.abspath(__file__))
@@ -78,24 +106,82 @@ def main():
         w("#define BESSEL_DEBYE_KMAX %d\n\n" % KMAX)
         w("/* sum_{k=1..n} s^k P_k(q) / r^k, given ir = 1/r, for 1 <= n <= KMAX, where P_k(q)\n"
           " * is the Debye polynomial with U_k(p) = p^k P_k(p^2). Straight-line code: the\n"
-          " * switch jumps to term n and falls through to term 1, accumulating in 1/r by\n"
-          " * Horner; each P_k is a Horner form in q with its exact coefficients rounded. */\n")
+          " * switch jumps to term n and falls through to term 1. The latency of the old\n"
+          " * form (Horner in q for each P_k, then Horner in 1/r) was 2n multiply-adds on\n"
+          " * one dependency chain, the bulk of a Debye call; here each P_k is two Horner\n"
+          " * chains in q^2 (even and odd powers) and the sum two chains in t^2 (even and\n"
+          " * odd k), t = s/r, which halves it: even k: E = T (P_k + E), odd k:\n"
+          " * O = P_k + T O, sum = E + t O, T = t^2. Coefficients: the exact ones, rounded. */\n")
         w("CIRCA_BESSEL_FN double bessel_debye_sum(double q, double ir, int n, double s)\n{\n")
-        w("    double acc = 0.0, t = s * ir, p;\n    switch (n) {\n")
+        w("    double t = s * ir, tt = t * t, q2 = q * q, ev = 0.0, od = 0.0, pe, po;\n"
+          "    switch (n) {\n")
         for k in range(KMAX, 0, -1):
             poly = [float(c) for c in polys[k]]
-            w("    case %d:\n        p = %.17g;\n" % (k, poly[-1]))
-            for c in reversed(poly[:-1]):
-                w("        p = p * q %s %.17g;\n" % ("-" if c < 0 else "+", abs(c)))
-            w("        acc = t * (p + acc);\n")
+            w("    case %d:\n" % k)
+            for name, part in (("pe", poly[0::2]), ("po", poly[1::2])):
+                w("        %s = %.17g;\n" % (name, part[-1]))
+                for c in reversed(part[:-1]):
+                    w("        %s = %s * q2 %s %.17g;\n" % (name, name, "-" if c < 0 else "+", abs(c)))
+            if k % 2 == 0:
+                w("        ev = tt * ((pe + q * po) + ev);\n")
+            else:
+                w("        od = (pe + q * po) + tt * od;\n")
             if k > 1:
                 w("        /* fall through */\n")
-        w("    default:\n        break;\n    }\n    return acc;\n}\n\n")
+        w("    default:\n        break;\n    }\n    return ev + t * od;\n}\n\n")
         w("/* With r >= BESSEL_DEBYE_RMIN[n], n Debye terms (k = 1..n) leave a truncation error\n"
           " * below %.3g relative; [0] is never met. Non-increasing in n. */\n" % DEBYE_TOL)
         w("CIRCA_BESSEL_TABLE double BESSEL_DEBYE_RMIN[%d] = {\n    HUGE_VAL,\n" % (KMAX + 1))
         for n in range(1, KMAX + 1):
             w("    %.17g,\n" % rmin[n])
+        w("};\n\n")
+        assert max(r[1] for r in rmin_q) < 2.0 ** NTAB_EMAX and rmin[KMAX] >= 2.0 ** NTAB_EMIN
+        nbuckets = 8 * (NTAB_EMAX - NTAB_EMIN)
+        w("/* Debye term count for r >= BESSEL_DEBYE_RMIN[KMAX], r < 2^%d, by quarter of\n"
+          " * q = (v/r)^2 (index floor(4q), 3 for q = 1) and by r: index 8 (e - %d) + (top\n"
+          " * three mantissa bits) for r = 2^e (1 + m); the count valid at the bucket's\n"
+          " * lowest r. Beyond 2^%d one term suffices. */\n"
+          % (NTAB_EMAX, NTAB_EMIN, NTAB_EMAX))
+        w("#define BESSEL_DEBYE_NTAB_EMIN %d\n#define BESSEL_DEBYE_NTAB_EMAX %d\n"
+          % (NTAB_EMIN, NTAB_EMAX))
+        w("CIRCA_BESSEL_TABLE unsigned char BESSEL_DEBYE_NTAB[%d][%d] = {\n" % (NQB, nbuckets))
+        for b in range(NQB):
+            ntab = []
+            for e in range(NTAB_EMIN, NTAB_EMAX):
+                for j in range(8):
+                    lo = max(2.0 ** e * (1 + j / 8.0), rmin[KMAX])
+                    ntab.append(next(n for n in range(1, KMAX + 1) if lo >= rmin_q[b][n]))
+            w("    {\n")
+            for i in range(0, len(ntab), 16):
+                w("        " + ", ".join("%d" % n for n in ntab[i:i + 16]) + ",\n")
+            w("    },\n")
+        w("};\n\n")
+        w("/* 1/k for the Hankel and CF2 loops; [0] is unused. */\n")
+        w("CIRCA_BESSEL_TABLE double BESSEL_INV[%d] = {\n    0.0,\n" % NINV)
+        for k in range(1, NINV):
+            w("    %.17g,\n" % (1.0 / k))
+        w("};\n\n")
+        eta = lambda z: mp.sqrt(1 + z * z) - mp.log((1 + mp.sqrt(1 + z * z)) / z)
+        z0 = mp.findroot(eta, mp.mpf("0.6627"))
+        z0_hi = float(z0)
+        z0_lo = float(z0 - mp.mpf(z0_hi))
+        tc = mp.taylor(lambda t: mp.sqrt(1 + t * t) / t, z0, ETA_TERMS - 1)
+        w("/* eta(z) = sqrt(1+z^2) - log((1 + sqrt(1+z^2))/z) about its zero ETA_Z0 = HI + LO:\n"
+          " * eta(z0 + d) = sum_{k=1..%d} BESSEL_ETA_TAYLOR[k-1] d^k. */\n" % ETA_TERMS)
+        w("#define BESSEL_ETA_Z0_HI %.17g\n#define BESSEL_ETA_Z0_LO %.17g\n" % (z0_hi, z0_lo))
+        w("#define BESSEL_ETA_TERMS %d\n" % ETA_TERMS)
+        w("CIRCA_BESSEL_TABLE double BESSEL_ETA_TAYLOR[%d] = {\n" % ETA_TERMS)
+        for k in range(1, ETA_TERMS + 1):
+            w("    %s,\n" % mp.nstr(tc[k - 1] / k, 20, min_fixed=-1, max_fixed=-1))
+        w("};\n\n")
+        off = 0x3fe6000000000000
+        asd = lambda b: struct.unpack("<d", struct.pack("<Q", b))[0]
+        w("/* {1/c, -log(1/c)} for the 128 pieces of [0.6875, 1.375) (bessel_log_prefactor). */\n")
+        w("CIRCA_BESSEL_TABLE double BESSEL_LOG_TAB[128][2] = {\n")
+        for i in range(128):
+            lo, hi = asd(off + (i << 45)), asd(off + ((i + 1) << 45))
+            invc = float(1 / ((mp.mpf(lo) + mp.mpf(hi)) / 2))
+            w("    {%.17g, %.17g},\n" % (invc, float(-mp.log(mp.mpf(invc)))))
         w("};\n\n")
         w("/* 1/Gamma(z) = sum c_k z^k (DLMF 5.7.1), split for Temme's Gamma_1, Gamma_2:\n"
           " * ODD[i] = c_(2i+1), EVEN[i] = c_(2i+2), i = 0..10. */\n")

@@ -71,7 +71,7 @@ static size_t fixture_stride(void)
 }
 
 /* BESSEL_DEBYE_RMIN[20] in dsp/special/bessel_coeffs.h: the Debye region's edge. */
-#define R_DEBYE 21.128208817571423
+#define R_DEBYE 18.51499647548361
 
 /* The labels match the regions of dsp/special/bessel_core.h (for the log only). */
 static const char *region_of(double v, double x)
@@ -178,9 +178,25 @@ Test(special, continuity_at_switches)
         cr_assert_leq(fabs(circa_log_bessel_i(v, x) - circa_log_bessel_i(v, x2)) / x, 2 * TOL);
         cr_assert_leq(fabs(circa_log_bessel_k(v, x) - circa_log_bessel_k(v, x2)) / x, 2 * TOL);
     }
-    for (double v = 0.0; v < 21.0; v += 0.37) { /* Temme / CF2 at x = 2 */
+    for (double v = 0.0; v < 21.0; v += 0.37) { /* K: Temme / CF2 at x = 2, CF2 / Steed at 6 */
         double a = circa_log_bessel_k(v, 2.0), b = circa_log_bessel_k(v, nextafter(2.0, 3.0));
         cr_assert_leq(fabs(a - b) / fmax(1.0, fabs(a)), 2 * TOL, "K at v=%g x=2", v);
+        a = circa_log_bessel_k(v, 6.0), b = circa_log_bessel_k(v, nextafter(6.0, 0.0));
+        cr_assert_leq(fabs(a - b) / fmax(1.0, fabs(a)), 2 * TOL, "K at v=%g x=6", v);
+    }
+    /* I: power series / Debye inside the Debye region, at x = 12, v x = 300, v = 60 */
+    for (double v = 17.0; v <= 25.0; v += 0.125) {
+        double a = circa_log_bessel_i(v, 12.0), b = circa_log_bessel_i(v, nextafter(12.0, 13.0));
+        cr_assert_leq(fabs(a - b) / fmax(1.0, fabs(a)), 2 * TOL, "I at v=%g x=12", v);
+    }
+    for (double x = 5.0; x <= 12.0; x += 0.0625) {
+        double v = 300.0 / x, v2 = nextafter(v, HUGE_VAL);
+        double a = circa_log_bessel_i(v, x), b = circa_log_bessel_i(v2, x);
+        cr_assert_leq(fabs(a - b) / fmax(1.0, fabs(a)), 2 * TOL, "I at v=%g x=%g", v, x);
+    }
+    for (double x = 1e-6; x <= 5.0; x *= 1.5) {
+        double a = circa_log_bessel_i(60.0, x), b = circa_log_bessel_i(nextafter(60.0, 61.0), x);
+        cr_assert_leq(fabs(a - b) / fmax(1.0, fabs(a)), 2 * TOL, "I at v=60 x=%g", x);
     }
 }
 
@@ -212,10 +228,11 @@ Test(special, edge_values)
  * subnormal x and orders and arguments far outside the fixture. */
 Test(special, finite_everywhere)
 {
-    static const double vs[] = {0, 1e-300, 1e-20, 1e-8, 0.25, 0.5, 1, 2.5, 20, 21.1, 21.2, 100,
-                                1e4, 1e6, 1e10, 1e50, 1e150, 1e200, 1e250};
+    static const double vs[] = {0, 1e-300, 1e-20, 1e-8, 0.25, 0.5, 1, 2.5, 18.5, 18.6, 20, 60,
+                                61, 100, 1e4, 1e6, 1e10, 1e50, 1e150, 1e200, 1e250};
     static const double xs[] = {5e-324, 1e-310, 1e-300, 1e-100, 1e-31, 1e-29, 1e-6, 0.5, 1.999,
-                                2.001, 20, 21.5, 700, 1e5, 1e8, 1e50, 1e150, 1e200, 1e250};
+                                2.001, 5.999, 6.001, 12, 12.001, 20, 21.5, 700, 1e5, 1e8,
+                                1e50, 1e150, 1e200, 1e250};
     for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
         for (size_t j = 0; j < sizeof xs / sizeof xs[0]; j++) {
             double li = circa_log_bessel_i(vs[i], xs[j]), lk = circa_log_bessel_k(vs[i], xs[j]);
