@@ -175,7 +175,7 @@ static inline void axpy(unsigned n, float a, const float *restrict x, float *res
 }
 
 /* The MLP input at a point: grid features, kernel composition, bias. */
-static void features(const circa_rbf *f, const float *theta, const rbf_point *pt,
+void circa_rbf__features(const circa_rbf *f, const float *theta, const rbf_point *pt,
                      const float *sines, float *x0) {
     const rbf_layout *L = &f->lay;
     for (unsigned l = 0; l < f->levels; l++)
@@ -209,7 +209,7 @@ RBF_HOT void circa_rbf__forward(const circa_rbf *f, const float *theta, const fl
                                 const rbf_point *pt, const float *sines, rbf_acts *a, float *y) {
     const rbf_layout *L = &f->lay;
     unsigned H = f->H, D = f->D;
-    features(f, theta, pt, sines, a->x0);
+    circa_rbf__features(f, theta, pt, sines, a->x0);
     memcpy(a->z1, theta + L->b0, H * sizeof(float));
     for (unsigned i = 0; i < D; i++) axpy(H, a->x0[i], wt + (size_t)i * H, a->z1);
     float arg[CIRCA_RBF_HIDDEN_MAX] = {0}, s[CIRCA_RBF_HIDDEN_MAX];

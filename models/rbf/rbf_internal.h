@@ -87,6 +87,9 @@ void circa_rbf__point(const circa_rbf *f, float x, float y, rbf_point *pt);
  * float operations on every build, so training and rendering agree. */
 void circa_rbf__sin(size_t n, const float *x, float *s);
 void circa_rbf__sincos(size_t n, const float *x, float *s, float *c);
+/* The MLP input x0 [D] at a point: grid features, composition, bias. */
+void circa_rbf__features(const circa_rbf *f, const float *theta, const rbf_point *pt,
+                         const float *sines, float *x0);
 /* W0^T [D][H] then W1^T [H][H] into wt, for the forward pass. */
 void circa_rbf__transpose(const circa_rbf *f, const float *theta, float *wt);
 /* Forward pass at one point: activations into *a, outputs y [channels].

@@ -18,53 +18,159 @@ static inline void axpy(unsigned n, float a, const float *restrict x, float *res
     for (unsigned i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-/* One pixel: forward, squared error, and the gradient of scale * error into
- * grad. Returns the pixel's summed squared error. */
-RBF_HOT static double pixel_grad(const circa_rbf *f, const float *theta, const float *wt,
-                         const rbf_point *pt, const float *sines, const float *target,
-                         float scale, float *grad) {
+/* ---- a tile of pixels --------------------------------------------------------
+ * The MLP's products for RBF_TILE pixels at once, register-blocked: every
+ * weight row loaded once per tile instead of once per pixel. Each output
+ * element still adds its terms one at a time in ascending k, exactly as
+ * one axpy per k would, so results equal the one-pixel formulation. */
+#define RBF_TILE 4
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4))); /* unaligned loads */
+
+/* Y[r][j] += sum_k X(r,k) W[k][j] for r < RBF_TILE, j < n, k < K in
+ * ascending order; X(r,k) = X[r*xr + k*xk]. */
+static inline void tile_gemm(unsigned n, unsigned K, const float *X, size_t xr, size_t xk,
+                             const float *W, size_t ws, float *Y, size_t ys) {
+    unsigned j = 0;
+    for (; j + 16 <= n; j += 16) {
+        v8f a[RBF_TILE][2];
+        for (int r = 0; r < RBF_TILE; r++)
+            a[r][0] = *(const v8u *)(Y + r * ys + j), a[r][1] = *(const v8u *)(Y + r * ys + j + 8);
+        for (unsigned k = 0; k < K; k++) {
+            v8f w0 = *(const v8u *)(W + k * ws + j), w1 = *(const v8u *)(W + k * ws + j + 8);
+            for (int r = 0; r < RBF_TILE; r++) {
+                float x = X[r * xr + k * xk];
+                a[r][0] += x * w0;
+                a[r][1] += x * w1;
+            }
+        }
+        for (int r = 0; r < RBF_TILE; r++)
+            *(v8u *)(Y + r * ys + j) = a[r][0], *(v8u *)(Y + r * ys + j + 8) = a[r][1];
+    }
+    for (; j + 8 <= n; j += 8) {
+        v8f a[RBF_TILE];
+        for (int r = 0; r < RBF_TILE; r++) a[r] = *(const v8u *)(Y + r * ys + j);
+        for (unsigned k = 0; k < K; k++) {
+            v8f w0 = *(const v8u *)(W + k * ws + j);
+            for (int r = 0; r < RBF_TILE; r++) a[r] += X[r * xr + k * xk] * w0;
+        }
+        for (int r = 0; r < RBF_TILE; r++) *(v8u *)(Y + r * ys + j) = a[r];
+    }
+    for (; j < n; j++)
+        for (int r = 0; r < RBF_TILE; r++) {
+            float acc = Y[r * ys + j];
+            for (unsigned k = 0; k < K; k++) acc += X[r * xr + k * xk] * W[k * ws + j];
+            Y[r * ys + j] = acc;
+        }
+}
+
+/* Activations and gradients of one tile; rows past the tile's pixel count
+ * stay zero, so they add nothing. */
+typedef struct rbf_tile {
+    float x0[RBF_TILE][RBF_D_MAX], dx0[RBF_TILE][RBF_D_MAX];
+    float z1[RBF_TILE][CIRCA_RBF_HIDDEN_MAX], c1[RBF_TILE][CIRCA_RBF_HIDDEN_MAX];
+    float h1[RBF_TILE][CIRCA_RBF_HIDDEN_MAX], z2[RBF_TILE][CIRCA_RBF_HIDDEN_MAX];
+    float dz2[RBF_TILE][CIRCA_RBF_HIDDEN_MAX], dh1[RBF_TILE][CIRCA_RBF_HIDDEN_MAX];
+    float dz1[RBF_TILE][CIRCA_RBF_HIDDEN_MAX];
+    float arg[RBF_TILE][CIRCA_RBF_HIDDEN_MAX], sin[RBF_TILE][CIRCA_RBF_HIDDEN_MAX];
+} rbf_tile;
+
+/* Zeroes what a tile accumulates into, and the rows past its np pixels
+ * (they go through the products but must add nothing). Packed rows of D
+ * or H floats, as the products use them. */
+static void tile_clear(rbf_tile *t, unsigned np, unsigned D, unsigned H) {
+    memset(t->dz2, 0, sizeof(float) * RBF_TILE * H);
+    memset(t->dh1, 0, sizeof(float) * RBF_TILE * H);
+    memset(t->dx0, 0, sizeof(float) * RBF_TILE * D);
+    if (np < RBF_TILE) {
+        memset(&t->x0[0][0] + np * D, 0, sizeof(float) * (RBF_TILE - np) * D);
+        memset(&t->h1[0][0] + np * H, 0, sizeof(float) * (RBF_TILE - np) * H);
+        memset(&t->dz1[0][0] + np * H, 0, sizeof(float) * (RBF_TILE - np) * H);
+    }
+}
+
+/* Forward through the MLP for np <= RBF_TILE pixels whose x0 rows are set;
+ * y [RBF_TILE][4]. Rows use strides D and H (packed). */
+static inline __attribute__((always_inline)) void tile_forward(const circa_rbf *f, const float *theta, const float *wt, rbf_tile *t,
+                         unsigned np, float y[RBF_TILE][4]) {
+    const rbf_layout *L = &f->lay;
+    unsigned H = f->H, D = f->D;
+    float *x0 = &t->x0[0][0], *z1 = &t->z1[0][0], *h1 = &t->h1[0][0], *z2 = &t->z2[0][0];
+    for (int r = 0; r < RBF_TILE; r++) {
+        memcpy(z1 + r * H, theta + L->b0, H * sizeof(float));
+        memcpy(z2 + r * H, theta + L->b1, H * sizeof(float));
+    }
+    tile_gemm(H, D, x0, D, 1, wt, H, z1, H);
+    for (unsigned r = 0; r < np; r++) {
+        float *arg = t->arg[r], *s = t->sin[r];
+        for (unsigned j = 0; j < H; j++) arg[j] = z1[r * H + j] * f->m_h[j];
+        circa_rbf__sincos(H, arg, s, t->c1[r]);
+        for (unsigned j = 0; j < H; j++) h1[r * H + j] = z1[r * H + j] + s[j];
+    }
+    tile_gemm(H, H, h1, H, 1, wt + (size_t)D * H, H, z2, H);
+    for (unsigned r = 0; r < np; r++)
+        for (unsigned o = 0; o < f->channels; o++) {
+            const float *w2 = theta + L->w2 + (size_t)o * H;
+            float v = theta[L->b2 + o];
+            for (unsigned j = 0; j < H; j++) v += w2[j] * (z2[r * H + j] > 0 ? z2[r * H + j] : 0);
+            y[r][o] = v;
+        }
+}
+
+/* Forward, squared error and the gradient of scale * error into grad for
+ * np <= RBF_TILE pixels; returns their summed squared error. */
+RBF_HOT static double tile_grad(const circa_rbf *f, const float *theta, const float *wt,
+                                const rbf_point *const *pts, const float *const *sines,
+                                const float *const *targets, unsigned np, float scale,
+                                float *grad) {
     const rbf_layout *L = &f->lay;
     unsigned H = f->H, D = f->D, C = f->channels;
-    rbf_acts a;
-    float y[4], dy[4];
-    circa_rbf__forward(f, theta, wt, pt, sines, &a, y);
+    rbf_tile t;
+    tile_clear(&t, np, D, H);
+    float *x0 = &t.x0[0][0], *dx0 = &t.dx0[0][0], *h1 = &t.h1[0][0], *z2 = &t.z2[0][0];
+    float *dz2 = &t.dz2[0][0], *dh1 = &t.dh1[0][0], *dz1 = &t.dz1[0][0];
+    for (unsigned r = 0; r < np; r++) circa_rbf__features(f, theta, pts[r], sines[r], x0 + r * D);
+    float y[RBF_TILE][4];
+    tile_forward(f, theta, wt, &t, np, y);
     double se = 0;
-    for (unsigned o = 0; o < C; o++) {
-        float e = y[o] - target[o];
-        se += (double)e * e;
-        dy[o] = 2.0f * scale * e;
-    }
-    float dz2[CIRCA_RBF_HIDDEN_MAX] = {0}, dh1[CIRCA_RBF_HIDDEN_MAX] = {0};
-    float dz1[CIRCA_RBF_HIDDEN_MAX], dx0[RBF_D_MAX] = {0};
-    for (unsigned o = 0; o < C; o++) {
-        axpy(H, dy[o], a.h2, grad + L->w2 + (size_t)o * H);
-        grad[L->b2 + o] += dy[o];
-        axpy(H, dy[o], theta + L->w2 + (size_t)o * H, dz2);
-    }
-    for (unsigned j = 0; j < H; j++) dz2[j] = a.z2[j] > 0 ? dz2[j] : 0;
-    for (unsigned o = 0; o < H; o++) {
-        if (dz2[o] == 0) continue; /* ReLU-dead units contribute nothing */
-        axpy(H, dz2[o], a.h1, grad + L->w1 + (size_t)o * H);
-        axpy(H, dz2[o], theta + L->w1 + (size_t)o * H, dh1);
-    }
-    axpy(H, 1.0f, dz2, grad + L->b1);
-    for (unsigned j = 0; j < H; j++) dz1[j] = dh1[j] * (1.0f + f->m_h[j] * a.c1[j]);
-    for (unsigned o = 0; o < H; o++) {
-        axpy(D, dz1[o], a.x0, grad + L->w0 + (size_t)o * D);
-        axpy(D, dz1[o], theta + L->w0 + (size_t)o * D, dx0);
-    }
-    axpy(H, 1.0f, dz1, grad + L->b0);
-    axpy(D, 1.0f, dx0, grad + L->lcb);
-    for (unsigned l = 0; l < f->levels; l++)
-        for (int c = 0; c < 4; c++) {
-            float *g = grad + L->grid[l] + (size_t)pt->gi[l][c] * RBF_GRID_FEATS;
-            for (unsigned k = 0; k < RBF_GRID_FEATS; k++) g[k] += pt->gw[l][c] * dx0[l * RBF_GRID_FEATS + k];
+    for (unsigned r = 0; r < np; r++) {
+        float h2[CIRCA_RBF_HIDDEN_MAX], dy[4];
+        for (unsigned j = 0; j < H; j++) h2[j] = z2[r * H + j] > 0 ? z2[r * H + j] : 0;
+        for (unsigned o = 0; o < C; o++) {
+            float e = y[r][o] - targets[r][o];
+            se += (double)e * e;
+            dy[o] = 2.0f * scale * e;
+            axpy(H, dy[o], h2, grad + L->w2 + (size_t)o * H);
+            grad[L->b2 + o] += dy[o];
+            axpy(H, dy[o], theta + L->w2 + (size_t)o * H, dz2 + r * H);
         }
-    const float *dfr = dx0 + f->G;
-    for (int k = 0; k < RBF_NN; k++) {
-        float *g = grad + L->lc + (size_t)pt->k[k] * f->F;
-        const float *s = sines + k * f->F;
-        for (unsigned c = 0; c < f->F; c++) g[c] += dfr[c] * s[c];
+        for (unsigned j = 0; j < H; j++) dz2[r * H + j] = z2[r * H + j] > 0 ? dz2[r * H + j] : 0;
+    }
+    for (unsigned o = 0; o < H; o += RBF_TILE) /* dW1[o][j] += sum_r dz2[r][o] h1[r][j] */
+        tile_gemm(H, np, dz2 + o, 1, H, h1, H, grad + L->w1 + (size_t)o * H, H);
+    tile_gemm(H, H, dz2, H, 1, theta + L->w1, H, dh1, H);
+    for (unsigned r = 0; r < np; r++) {
+        axpy(H, 1.0f, dz2 + r * H, grad + L->b1);
+        for (unsigned j = 0; j < H; j++)
+            dz1[r * H + j] = dh1[r * H + j] * (1.0f + f->m_h[j] * t.c1[r][j]);
+    }
+    for (unsigned o = 0; o < H; o += RBF_TILE) /* dW0[o][i] += sum_r dz1[r][o] x0[r][i] */
+        tile_gemm(D, np, dz1 + o, 1, H, x0, D, grad + L->w0 + (size_t)o * D, D);
+    tile_gemm(D, H, dz1, H, 1, theta + L->w0, D, dx0, D);
+    for (unsigned r = 0; r < np; r++) {
+        const float *d = dx0 + r * D;
+        axpy(H, 1.0f, dz1 + r * H, grad + L->b0);
+        axpy(D, 1.0f, d, grad + L->lcb);
+        for (unsigned l = 0; l < f->levels; l++)
+            for (int c = 0; c < 4; c++) {
+                float *g = grad + L->grid[l] + (size_t)pts[r]->gi[l][c] * RBF_GRID_FEATS;
+                for (unsigned k = 0; k < RBF_GRID_FEATS; k++) g[k] += pts[r]->gw[l][c] * d[l * RBF_GRID_FEATS + k];
+            }
+        for (int k = 0; k < RBF_NN; k++) {
+            float *g = grad + L->lc + (size_t)pts[r]->k[k] * f->F;
+            const float *sn = sines[r] + k * f->F;
+            for (unsigned c = 0; c < f->F; c++) g[c] += d[f->G + c] * sn[c];
+        }
     }
     return se;
 }
@@ -80,7 +186,9 @@ double circa_rbf__loss_grad(const circa_rbf *f, const float *theta, size_t n, co
         rbf_point pt;
         circa_rbf__point(f, xy[2 * i], xy[2 * i + 1], &pt);
         circa_rbf__sines(f, &pt, sines);
-        se += pixel_grad(f, theta, wt, &pt, sines, targets + i * f->channels, scale, grad);
+        const rbf_point *pp = &pt;
+        const float *sp = sines, *tp = targets + i * f->channels;
+        se += tile_grad(f, theta, wt, &pp, &sp, &tp, 1, scale, grad);
     }
     free(wt);
     return se / (double)(n * f->channels);
@@ -121,10 +229,15 @@ static void *run_chunks(void *arg) {
         memset(g, 0, P * sizeof *g);
         double se = 0;
         size_t lo = t->bsize * c / RBF_CHUNKS, hi = t->bsize * (c + 1) / RBF_CHUNKS;
-        for (size_t i = lo; i < hi; i++) {
-            size_t p = t->batch[i];
-            se += pixel_grad(f, f->theta, t->wt, &t->pts[p], t->sines + p * FS,
-                             t->targets + p * f->channels, scale, g);
+        for (size_t i = lo; i < hi; i += RBF_TILE) {
+            const rbf_point *pp[RBF_TILE];
+            const float *sp[RBF_TILE], *tp[RBF_TILE];
+            unsigned np = hi - i < RBF_TILE ? (unsigned)(hi - i) : RBF_TILE;
+            for (unsigned r = 0; r < np; r++) {
+                size_t p = t->batch[i + r];
+                pp[r] = &t->pts[p], sp[r] = t->sines + p * FS, tp[r] = t->targets + p * f->channels;
+            }
+            se += tile_grad(f, f->theta, t->wt, pp, sp, tp, np, scale, g);
         }
         t->chunk_se[c] = se;
     }
