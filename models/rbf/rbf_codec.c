@@ -9,7 +9,7 @@
 /* Bits a stored number costs after quantisation and coding, for sizing the
  * field before it exists; the step search below makes the budget exact. */
 #ifndef RBF_BITS_PER_NUMBER
-#define RBF_BITS_PER_NUMBER 3.0
+#define RBF_BITS_PER_NUMBER 6.0
 #endif
 #ifndef RBF_CODEC_F
 #define RBF_CODEC_F 16
@@ -18,14 +18,13 @@
 #define RBF_CODEC_H 32
 #endif
 #ifndef RBF_CODEC_GRID_SHARE
-#define RBF_CODEC_GRID_SHARE 0.6
+#define RBF_CODEC_GRID_SHARE 0.25
 #endif
 
 /* A field shaped for coding: 16 weights per kernel and a 32-wide MLP (the
  * 32 x 64 of the fitting default cost more numbers than they return at
- * these rates), and a fine grid sized to about 60% of the budget: kernel
- * geometry costs about 30 bits per kernel, grid numbers nothing but their
- * values (docs/rbf.md has the comparison). */
+ * these rates), and a fine grid sized to about a quarter of the budget
+ * (docs/rbf.md has the shapes compared). */
 static void codec_shape(circa_rbf_config *c, uint64_t params) {
     c->kernels = 0;
     c->params = params;
