@@ -230,10 +230,35 @@ int audio_cli_open_input(const audio_cli_args *a, const char *name, const audio_
 static char g_tmp[4096];
 static volatile sig_atomic_t g_tmp_active;
 
+/* Further partial outputs written outside audio_cli_target (the second
+ * source of `circa separate -o A -o B`), removed on a signal too. */
+#define EXTRA_TMP 4
+static char g_extra[EXTRA_TMP][4096];
+static volatile sig_atomic_t g_extra_active[EXTRA_TMP];
+
 static void on_signal(int sig) {
     if (g_tmp_active) unlink(g_tmp);
+    for (int i = 0; i < EXTRA_TMP; i++)
+        if (g_extra_active[i]) unlink(g_extra[i]);
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+int cli_temporary_register(const char *path) {
+    for (int i = 0; i < EXTRA_TMP; i++)
+        if (!g_extra_active[i] && strlen(path) < sizeof g_extra[i]) {
+            strcpy(g_extra[i], path);
+            g_extra_active[i] = 1;
+            signal(SIGINT, on_signal);
+            signal(SIGTERM, on_signal);
+            signal(SIGHUP, on_signal);
+            return i;
+        }
+    return -1;
+}
+
+void cli_temporary_forget(int slot) {
+    if (slot >= 0 && slot < EXTRA_TMP) g_extra_active[slot] = 0;
 }
 
 static int same_file(const char *a, const char *b) {

@@ -150,6 +150,12 @@ int audio_cli_target_commit(audio_cli_target *t, int fd_closed);
 /* Removes the temporary (closing the fd unless fd_closed); for failures. */
 void audio_cli_target_abandon(audio_cli_target *t, int fd_closed);
 
+/* Registers another partial output file to be removed if a signal (SIGINT,
+ * SIGTERM, SIGHUP) ends the program; returns a slot for
+ * cli_temporary_forget (once renamed or removed), or -1 when all are taken. */
+int cli_temporary_register(const char *path);
+void cli_temporary_forget(int slot);
+
 /* Reads a whole file or stdin ("-") into a malloc'd buffer; NULL after a
  * one-line message. */
 uint8_t *cli_read_whole(const char *path, size_t *len);

@@ -148,11 +148,24 @@ static int parse_double(const char *s, double *out) {
     return *end ? -1 : 0;
 }
 
+/* The options that take a value (an unknown one is reported as unknown,
+ * not as missing its value). */
+static int takes_value(const char *o) {
+    static const char *const names[] = {"--idx",   "--records", "--model", "-o",
+                                        "--init",  "--hidden",  "--epochs", "--full-epochs",
+                                        "--batch", "--seed",    "--limit", "--pseudocount",
+                                        "--input-pseudocount", "--inertia", "-T", NULL};
+    for (int k = 0; names[k]; k++)
+        if (!strcmp(o, names[k])) return 1;
+    return 0;
+}
+
 /* One option with a value at argv[*i]; returns EXIT_OK or a usage error. */
 static int parse_option(pc_args *a, int argc, char **argv, int *i) {
     const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
     unsigned long long u;
     double x;
+    if (!takes_value(o)) return cli_usage_error(NAME, "unknown option", o);
     if (!v) return cli_usage_error(NAME, "option needs a value", o);
     ++*i;
     if (!strcmp(o, "--idx")) a->data.path = v, a->data.idx = 1;

@@ -298,6 +298,7 @@ typedef struct sep_outs {
     const char *name2;
     char tmp2[4096];
     circa_audio_writer *w2;
+    int tmp2_slot;          /* cli_temporary_register's slot for tmp2 */
 } sep_outs;
 
 static int outs_write(sep_outs *so, const float *in, size_t n) {
@@ -334,6 +335,7 @@ static int outs_open(audio_cli_args *a, const circa_audio_info *in, const sep_cl
     snprintf(so->tmp2, sizeof so->tmp2, "%s.partial", s->outs[1]);
     circa_audio_info info = so->o.info;
     circa_status st = circa_audio_open_write(so->tmp2, &info, &so->w2);
+    so->tmp2_slot = st == CIRCA_OK ? cli_temporary_register(so->tmp2) : -1;
     if (st != CIRCA_OK) {
         cli_error(so->name2, "cannot write: %s", circa_strerror(st));
         return audio_cli_close_output(&so->o, EXIT_DATA);
@@ -348,6 +350,7 @@ static int outs_close(sep_outs *so, int rc) {
         if (rc == EXIT_OK && rename(so->tmp2, so->name2) != 0)
             cli_error(so->name2, "cannot rename temporary output"), rc = EXIT_DATA;
         if (rc != EXIT_OK) unlink(so->tmp2);
+        cli_temporary_forget(so->tmp2_slot);
     }
     return audio_cli_close_output(&so->o, rc);
 }

@@ -32,6 +32,15 @@ if have sox; then
     expect 0 "two -o" "$CIRCA" separate --model c.cnn in.wav -o s1.wav -o s2.wav
     [ "$(info s1.wav c)" = 1 ] && [ "$(info s2.wav s)" = 24000 ] && ok || bad "two -o: mono files of the input's length"
     expect 2 "existing -o" "$CIRCA" separate --model c.cnn in.wav -o s1.wav -o s2.wav
+    # Interrupted with two -o: neither partial output may stay behind.
+    sox -n -r 8000 -c 1 -b 16 long.wav synth 900 sine 300
+    "$CIRCA" separate --model c.cnn long.wav -o k1.wav -o k2.wav 2>/dev/null &
+    pid=$!
+    sleep 1
+    kill -INT $pid 2>/dev/null
+    wait $pid
+    left=$(ls -a | grep -c -e 'k[12]\.wav\.partial' -e '\.k[12]\.wav\.tmp')
+    [ "$left" = 0 ] && ok || bad "SIGINT left partial outputs: $(ls -a | tr '\n' ' ')"
     # FLAC in through a pipe.
     sox in.wav in.flac
     if sox in.flac -t flac - | "$CIRCA" separate --model g.cnn - -t wav > f.wav 2>err.txt && [ "$(info f.wav c)" = 2 ]; then ok; else bad "flac pipe: $(cat err.txt)"; fi
