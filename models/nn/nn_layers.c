@@ -1,25 +1,56 @@
 /* nn_layers.c: gLN and cumulative LN, PReLU, sigmoid, ReLU, softmax and
  * dense layers, forward and backward. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "circa/nn.h"
 
+/* The norm loops are memory-bound passes; where the CPU has them, AVX2 or
+ * AVX-512 clones (runtime dispatch) move more per instruction. Same
+ * arithmetic in every clone: no FMA (-ffp-contract=off), no reassociation.
+ * Runtime dispatch needs gcc >= 11 (x86-64-v4) and glibc's ifuncs; ASan
+ * builds skip it (resolvers run before the sanitizer is up). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && \
+    defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define NN_HOT __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define NN_HOT
+#endif
+
 /* ---- gLN ------------------------------------------------------------------- */
-/* Mean and 1/sqrt(var + eps) of n floats, summed in double so long
- * sequences do not lose the variance to cancellation. */
-static void moments(size_t n, const float *x, double *mean, double *inv) {
-    double s = 0, s2 = 0;
-    for (size_t i = 0; i < n; i++) s += x[i];
-    double mu = s / (double)n;
-    for (size_t i = 0; i < n; i++) {
-        double d = x[i] - mu;
-        s2 += d * d;
-    }
-    *mean = mu;
-    *inv = 1.0 / sqrt(s2 / (double)n + CIRCA_NN_NORM_EPS);
+/* Sums run in double over eight fixed lanes (element i goes to lane i % 8,
+ * lanes reduced pairwise at the end): gcc vectorises that, where one running
+ * sum is a chain of dependent adds it may not reorder. The order is fixed,
+ * so results do not depend on anything but the data. */
+static inline double reduce8d(const double *s) {
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
+/* Mean and 1/sqrt(var + eps) of n floats, summed in double so long
+ * sequences do not lose the variance to cancellation. */
+NN_HOT
+static void moments(size_t n, const float *x, double *mean, double *inv) {
+    double s[8] = {0}, s2[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) s[l] += x[i + l];
+    for (; i < n; i++) s[i & 7] += x[i];
+    double mu = reduce8d(s) / (double)n;
+    for (i = 0; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) {
+            double d = x[i + l] - mu;
+            s2[l] += d * d;
+        }
+    for (; i < n; i++) {
+        double d = x[i] - mu;
+        s2[i & 7] += d * d;
+    }
+    *mean = mu;
+    *inv = 1.0 / sqrt(reduce8d(s2) / (double)n + CIRCA_NN_NORM_EPS);
+}
+
+NN_HOT
 static void gln_forward_item(int c, int t, const float *x, const float *gain,
                              const float *bias, float *y) {
     double mu, inv;
@@ -32,20 +63,50 @@ static void gln_forward_item(int c, int t, const float *x, const float *gain,
     }
 }
 
+/* sum dy and sum dy * (x - mu_k) * inv_k over one row of t frames, in the
+ * eight lanes; mu_k, inv_k are the scalars mu, inv when mean is NULL (gLN),
+ * else mean[k], inv_k[k] (cLN). Written with two-double vectors (SSE2's
+ * width; gcc does not vectorise the plain lane loop, float-to-double
+ * conversions and all): the lanes and their arithmetic are those of the
+ * scalar tail. */
+typedef double v2d __attribute__((vector_size(16)));
+
+NN_HOT
+static void row_sums(int t, const float *restrict x, const float *restrict dy, double mu,
+                     double inv, const double *mean, const double *invk, double *sdy,
+                     double *sdyx) {
+    v2d s[4] = {{0}}, sx[4] = {{0}};
+    size_t n = (size_t)t, k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int h = 0; h < 4; h++) {
+            size_t i = k + 2 * (size_t)h;
+            v2d d = {dy[i], dy[i + 1]}, xv = {x[i], x[i + 1]}, m = {mu, mu}, v = {inv, inv};
+            if (mean) memcpy(&m, mean + i, sizeof m), memcpy(&v, invk + i, sizeof v);
+            s[h] += d;
+            sx[h] += d * ((xv - m) * v);
+        }
+    double sl[8], sxl[8];
+    memcpy(sl, s, sizeof sl);
+    memcpy(sxl, sx, sizeof sxl);
+    for (; k < n; k++) {
+        double m = mean ? mean[k] : mu, v = mean ? invk[k] : inv;
+        sl[k & 7] += dy[k];
+        sxl[k & 7] += dy[k] * ((x[k] - m) * v);
+    }
+    *sdy = reduce8d(sl);
+    *sdyx = reduce8d(sxl);
+}
+
 /* dx = inv * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gain. */
+NN_HOT
 static void gln_backward_item(int c, int t, const float *x, const float *gain, const float *dy,
                               float *dx, float *dgain, float *dbias) {
     size_t n = (size_t)c * t;
     double mu, inv, sg = 0, sgx = 0;
     moments(n, x, &mu, &inv);
     for (int ch = 0; ch < c; ch++) {
-        double sdy = 0, sdyx = 0;
-        for (int k = 0; k < t; k++) {
-            size_t i = (size_t)ch * t + k;
-            double xh = (x[i] - mu) * inv;
-            sdy += dy[i];
-            sdyx += dy[i] * xh;
-        }
+        double sdy, sdyx;
+        row_sums(t, x + (size_t)ch * t, dy + (size_t)ch * t, mu, inv, NULL, NULL, &sdy, &sdyx);
         if (dgain) dgain[ch] += (float)sdyx;
         if (dbias) dbias[ch] += (float)sdy;
         sg += gain[ch] * sdy;
@@ -53,25 +114,37 @@ static void gln_backward_item(int c, int t, const float *x, const float *gain, c
     }
     if (!dx) return;
     double mg = sg / (double)n, mgx = sgx / (double)n;
-    for (int ch = 0; ch < c; ch++)
+    for (int ch = 0; ch < c; ch++) {
+        const float *restrict xr = x + (size_t)ch * t, *restrict dyr = dy + (size_t)ch * t;
+        float *restrict dxr = dx + (size_t)ch * t;
+        double gc = gain[ch];
         for (int k = 0; k < t; k++) {
-            size_t i = (size_t)ch * t + k;
-            double xh = (x[i] - mu) * inv;
-            dx[i] += (float)(inv * (dy[i] * gain[ch] - mg - xh * mgx));
+            double xh = (xr[k] - mu) * inv;
+            dxr[k] += (float)(inv * (dyr[k] * gc - mg - xh * mgx));
         }
+    }
 }
 
 /* ---- cumulative LN ---------------------------------------------------------- */
 /* Per-frame cumulative mean and 1/sqrt(var + eps) over channels and frames
- * <= k (var = E[x^2] - mean^2, as the paper's formula; in double). */
-static void cln_stats(int c, int t, const float *x, double *mean, double *inv) {
+ * <= k (var = E[x^2] - mean^2, as the paper's formula; in double). Each
+ * frame's channel sums are formed first (channel by channel, vectorised
+ * over frames), then accumulated over frames. */
+NN_HOT
+static void cln_stats(int c, int t, const float *x, double *restrict mean, double *restrict inv) {
+    for (int k = 0; k < t; k++) mean[k] = inv[k] = 0;
+    for (int ch = 0; ch < c; ch++) {
+        const float *restrict xr = x + (size_t)ch * t;
+        for (int k = 0; k < t; k++) {
+            double v = xr[k];
+            mean[k] += v;
+            inv[k] += v * v;
+        }
+    }
     double s = 0, s2 = 0;
     for (int k = 0; k < t; k++) {
-        for (int ch = 0; ch < c; ch++) {
-            double v = x[(size_t)ch * t + k];
-            s += v;
-            s2 += v * v;
-        }
+        s += mean[k];
+        s2 += inv[k];
         double cnt = (double)c * (k + 1), mu = s / cnt, var = s2 / cnt - mu * mu;
         if (var < 0) var = 0;
         mean[k] = mu;
@@ -79,55 +152,61 @@ static void cln_stats(int c, int t, const float *x, double *mean, double *inv) {
     }
 }
 
+NN_HOT
 static void cln_forward_item(int c, int t, const float *x, const float *gain,
                              const float *bias, float *y, double *mean, double *inv) {
     cln_stats(c, t, x, mean, inv);
-    for (int ch = 0; ch < c; ch++)
-        for (int k = 0; k < t; k++) {
-            size_t i = (size_t)ch * t + k;
-            y[i] = (float)(gain[ch] * (x[i] - mean[k]) * inv[k] + bias[ch]);
-        }
+    for (int ch = 0; ch < c; ch++) {
+        const float *restrict xr = x + (size_t)ch * t;
+        float *restrict yr = y + (size_t)ch * t;
+        double g = gain[ch], b = bias[ch];
+        for (int k = 0; k < t; k++) yr[k] = (float)(g * (xr[k] - mean[k]) * inv[k] + b);
+    }
 }
 
 /* With g = dy*gain, A_k = sum_c g, B_k = sum_c g (x - mu_k):
  * dL/dmu_k = -inv A + B inv^3 mu, dL/dpow_k = -B inv^3 / 2 (pow = E[x^2]);
  * both flow to every frame t <= k through the cumulative sums, divided by
  * the count C (k+1): a reverse cumulative sum. */
+NN_HOT
 static void cln_backward_item(int c, int t, const float *x, const float *gain, const float *dy,
                               float *dx, float *dgain, float *dbias, double *mean, double *inv,
-                              double *r1, double *r2) {
+                              double *restrict r1, double *restrict r2) {
     cln_stats(c, t, x, mean, inv);
     for (int ch = 0; ch < c; ch++) {
-        double sdy = 0, sdyx = 0;
-        for (int k = 0; k < t; k++) {
-            size_t i = (size_t)ch * t + k;
-            sdy += dy[i];
-            sdyx += dy[i] * (x[i] - mean[k]) * inv[k];
-        }
+        double sdy, sdyx;
+        row_sums(t, x + (size_t)ch * t, dy + (size_t)ch * t, 0, 0, mean, inv, &sdy, &sdyx);
         if (dgain) dgain[ch] += (float)sdyx;
         if (dbias) dbias[ch] += (float)sdy;
     }
     if (!dx) return;
+    /* A_k and B_k into r1 and r2, channel by channel. */
+    for (int k = 0; k < t; k++) r1[k] = r2[k] = 0;
+    for (int ch = 0; ch < c; ch++) {
+        const float *restrict xr = x + (size_t)ch * t, *restrict dyr = dy + (size_t)ch * t;
+        double gc = gain[ch];
+        for (int k = 0; k < t; k++) {
+            double g = (double)dyr[k] * gc;
+            r1[k] += g;
+            r2[k] += g * (xr[k] - mean[k]);
+        }
+    }
     double acc1 = 0, acc2 = 0;
     for (int k = t - 1; k >= 0; k--) {
-        double A = 0, B = 0;
-        for (int ch = 0; ch < c; ch++) {
-            size_t i = (size_t)ch * t + k;
-            double g = (double)dy[i] * gain[ch];
-            A += g;
-            B += g * (x[i] - mean[k]);
-        }
+        double A = r1[k], B = r2[k];
         double i3 = inv[k] * inv[k] * inv[k], cnt = (double)c * (k + 1);
         acc1 += (-inv[k] * A + B * i3 * mean[k]) / cnt;
         acc2 += (-0.5 * B * i3) / cnt;
         r1[k] = acc1;
         r2[k] = acc2;
     }
-    for (int ch = 0; ch < c; ch++)
-        for (int k = 0; k < t; k++) {
-            size_t i = (size_t)ch * t + k;
-            dx[i] += (float)((double)dy[i] * gain[ch] * inv[k] + r1[k] + 2.0 * x[i] * r2[k]);
-        }
+    for (int ch = 0; ch < c; ch++) {
+        const float *restrict xr = x + (size_t)ch * t, *restrict dyr = dy + (size_t)ch * t;
+        float *restrict dxr = dx + (size_t)ch * t;
+        double gc = gain[ch];
+        for (int k = 0; k < t; k++)
+            dxr[k] += (float)((double)dyr[k] * gc * inv[k] + r1[k] + 2.0 * xr[k] * r2[k]);
+    }
 }
 
 circa_status circa_nn_norm_forward(circa_nn_norm_kind kind, int batch, int c, int t,
@@ -170,19 +249,57 @@ circa_status circa_nn_norm_backward(circa_nn_norm_kind kind, int batch, int c, i
 }
 
 /* ---- activations ------------------------------------------------------------ */
+/* PReLU without branches. Written with gcc's vector extensions because gcc
+ * turns `v > 0 ? v : a*v` into a conditional multiply (a multiply may trap,
+ * so it will not compute it speculatively) and keeps the branch, which
+ * mispredicts on every other sign change and is not vectorised; here both
+ * candidates are computed and one selected by a mask. Bit-identical to the
+ * scalar formula, which the tails use. */
+typedef float v4f __attribute__((vector_size(16))); /* SSE2's width: compares stay vector */
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+static inline __attribute__((always_inline)) v4f ldf(const float *p) {
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+/* m ? a : b per lane; m from a vector comparison (all ones or zero). */
+static inline __attribute__((always_inline)) v4f sel(v4i m, v4f a, v4f b) {
+    return (v4f)(((v4i)a & m) | ((v4i)b & ~m));
+}
+
 void circa_nn_prelu_forward(size_t n, const float *x, float a, float *y) {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : a * x[i];
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4f v = ldf(x + i), r = sel(v > 0, v, a * v);
+        memcpy(y + i, &r, sizeof r);
+    }
+    for (; i < n; i++) y[i] = x[i] > 0 ? x[i] : a * x[i];
 }
 
 void circa_nn_prelu_backward(size_t n, const float *x, float a, const float *dy, float *dx,
                              float *da) {
-    if (dx)
-        for (size_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : a * dy[i];
-    if (da) {
-        double s = 0;
-        for (size_t i = 0; i < n; i++)
-            if (!(x[i] > 0)) s += (double)dy[i] * x[i];
-        *da += (float)s;
+    if (dx) {
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            v4f g = ldf(dy + i), r = ldf(dx + i) + sel(ldf(x + i) > 0, g, a * g);
+            memcpy(dx + i, &r, sizeof r);
+        }
+        for (; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : a * dy[i];
+    }
+    if (da) { /* dy*x where x <= 0, in eight running sums in double */
+        double s[8] = {0};
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            float gf[8]; /* dy masked to 0 where x > 0 */
+            for (int h = 0; h < 8; h += 4) {
+                v4f g = sel(ldf(x + i + h) > 0, (v4f){0}, ldf(dy + i + h));
+                memcpy(gf + h, &g, sizeof g);
+            }
+            for (int l = 0; l < 8; l++) s[l] += (double)gf[l] * x[i + l];
+        }
+        for (; i < n; i++) s[i & 7] += x[i] > 0 ? 0.0 : (double)dy[i] * x[i];
+        *da += (float)(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));
     }
 }
 

@@ -109,6 +109,203 @@ Test(nn, conv1d_rejects_bad_descriptors) {
     cr_expect_eq(circa_nn_tconv1d_forward(&tz, 1, 4, x, w, NULL, y), CIRCA_E_PARAM);
 }
 
+/* ---- fast paths against plain loops ------------------------------------------------------
+ * The convs run as blocked matrix products (1x1 convs directly, other convs
+ * with several inputs per group on an im2col copy, transposed convs as a
+ * product and an overlap-add) or as row loops (depthwise). These plain
+ * double-precision loops are the definition; every path must match them on
+ * odd shapes (tails of the 8-frame vectors and of the 4-row tiles, several
+ * 256-frame chunks), give the same bits at 1 and 3 threads, and accumulate
+ * into dx, dw, db. */
+#define FAST_TOL 1e-5
+
+static void ref_conv(const circa_nn_conv1d *c, int batch, int tin, int tout, const float *x,
+                     const float *w, const float *bias, const float *dy, double *y, double *dx,
+                     double *dw, double *db) {
+    int cig = c->cin / c->groups, cog = c->cout / c->groups;
+    for (int b = 0; b < batch; b++)
+        for (int o = 0; o < c->cout; o++)
+            for (int t = 0; t < tout; t++) {
+                size_t yi = ((size_t)b * c->cout + o) * tout + t;
+                double acc = bias ? bias[o] : 0.0;
+                for (int il = 0; il < cig; il++) {
+                    int i = o / cog * cig + il;
+                    for (int j = 0; j < c->k; j++) {
+                        long p = (long)t * c->stride + (long)j * c->dilation - c->pad_left;
+                        if (p < 0 || p >= tin) continue;
+                        size_t xi = ((size_t)b * c->cin + i) * tin + p, wi = ((size_t)o * cig + il) * c->k + j;
+                        acc += (double)w[wi] * x[xi];
+                        dx[xi] += (double)w[wi] * dy[yi];
+                        dw[wi] += (double)x[xi] * dy[yi];
+                    }
+                }
+                y[yi] = acc;
+                db[o] += dy[yi];
+            }
+}
+
+static void ref_tconv(const circa_nn_tconv1d *c, int batch, int tin, int tout, const float *x,
+                      const float *w, const float *bias, const float *dy, double *y, double *dx,
+                      double *dw, double *db) {
+    for (int b = 0; b < batch; b++) {
+        for (int o = 0; o < c->cout; o++)
+            for (int t = 0; t < tout; t++) {
+                y[((size_t)b * c->cout + o) * tout + t] = bias[o];
+                db[o] += dy[((size_t)b * c->cout + o) * tout + t];
+            }
+        for (int i = 0; i < c->cin; i++)
+            for (int o = 0; o < c->cout; o++)
+                for (int t = 0; t < tin; t++)
+                    for (int j = 0; j < c->k; j++) {
+                        size_t xi = ((size_t)b * c->cin + i) * tin + t, wi = ((size_t)i * c->cout + o) * c->k + j;
+                        size_t yi = ((size_t)b * c->cout + o) * tout + (size_t)t * c->stride + j;
+                        y[yi] += (double)w[wi] * x[xi];
+                        dx[xi] += (double)w[wi] * dy[yi];
+                        dw[wi] += (double)x[xi] * dy[yi];
+                    }
+    }
+}
+
+/* init + d (the reference gradient) as floats, to compare with rel_err. */
+static float *plus(const float *init, const double *d, size_t n) {
+    float *r = zeros(n);
+    for (size_t i = 0; i < n; i++) r[i] = (float)((init ? init[i] : 0.0) + d[i]);
+    return r;
+}
+
+static double *dzeros(size_t n) {
+    double *v = calloc(n ? n : 1, sizeof *v);
+    cr_assert(v);
+    return v;
+}
+
+static float *copy_vec(const float *v, size_t n) {
+    float *r = zeros(n);
+    memcpy(r, v, n * sizeof *r);
+    return r;
+}
+
+Test(nn, conv1d_fast_paths_match_plain_loops) {
+    typedef struct { circa_nn_conv1d c; int batch, tin; } shape;
+    static const shape cases[] = {
+        {{5, 7, 1, 1, 1, 0, 0, 1, 0}, 2, 301},     /* 1x1, odd sizes, two chunks */
+        {{64, 128, 1, 1, 1, 0, 0, 1, 0}, 1, 523},  /* 1x1, the model's size */
+        {{67, 9, 1, 1, 1, 0, 0, 1, 0}, 3, 259},    /* 1x1, K % 4 = 3, M % 4 = 1 */
+        {{6, 9, 1, 1, 1, 0, 0, 3, 0}, 3, 777},     /* 1x1 in 3 groups */
+        {{3, 1, 1, 1, 1, 0, 0, 1, 0}, 2, 13},      /* 1x1, one output, short */
+        {{8, 5, 1, 1, 1, 2, 1, 1, 0}, 2, 50},      /* k = 1 with padding: im2col */
+        {{1, 16, 16, 8, 1, 0, 0, 1, 0}, 2, 8008},  /* the encoder: stride 8 */
+        {{1, 13, 16, 8, 1, 0, 0, 1, 0}, 3, 600},   /* encoder-like, odd out */
+        {{16, 24, 5, 3, 2, 3, 2, 2, 0}, 2, 2001},  /* stride 3, dilation 2, groups 2, pads */
+        {{32, 32, 3, 1, 2, 2, 2, 1, 0}, 2, 517},   /* dilated, centred */
+        {{64, 64, 3, 1, 4, 8, 0, 64, 0}, 2, 1203}, /* depthwise causal, dilation 4 */
+        {{9, 9, 3, 1, 2, 2, 2, 9, 0}, 2, 301},     /* depthwise centred */
+        {{6, 6, 4, 2, 1, 1, 2, 6, 0}, 2, 99},      /* depthwise, stride 2 */
+        {{4, 4, 3, 1, 3, 2, 4, 4, 0}, 2, 6},       /* depthwise, no frame sees every tap */
+        {{4, 4, 3, 1, 4, 9, 9, 4, 0}, 2, 7},       /* depthwise, padding wider than the input */
+        {{5, 5, 5, 1, 2, 8, 0, 5, 0}, 2, 40},      /* depthwise k = 5 causal */
+        {{4, 8, 3, 1, 1, 1, 1, 4, 0}, 3, 71},      /* 1 input, 2 outputs per group */
+        {{1, 5, 2, 1, 1, 0, 0, 1, 0}, 2, 40},      /* cin*k < 4: row loops */
+    };
+    double worst = 0;
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        circa_nn_conv1d c = cases[ci].c;
+        int batch = cases[ci].batch, tin = cases[ci].tin, tout = circa_nn_conv1d_out_len(&c, tin);
+        cr_assert(tout > 0, "case %zu", ci);
+        size_t nx = (size_t)batch * c.cin * tin, ny = (size_t)batch * c.cout * tout;
+        size_t nw = (size_t)c.cout * (c.cin / c.groups) * c.k, nb = (size_t)c.cout;
+        float *x = rand_vec(nx), *w = rand_vec(nw), *b = rand_vec(nb), *dy = rand_vec(ny);
+        float *dx0 = rand_vec(nx), *dw0 = rand_vec(nw), *db0 = rand_vec(nb); /* accumulated into */
+        double *ry = dzeros(ny), *rdx = dzeros(nx), *rdw = dzeros(nw), *rdb = dzeros(nb);
+        ref_conv(&c, batch, tin, tout, x, w, b, dy, ry, rdx, rdw, rdb);
+        float *ey = plus(NULL, ry, ny), *edx = plus(dx0, rdx, nx), *edw = plus(dw0, rdw, nw);
+        float *edb = plus(db0, rdb, nb);
+        float *keep[4] = {NULL, NULL, NULL, NULL};
+        for (unsigned th = 1; th <= 3; th += 2) {
+            c.threads = th;
+            float *y = zeros(ny), *dx = copy_vec(dx0, nx), *dw = copy_vec(dw0, nw), *db = copy_vec(db0, nb);
+            cr_assert_eq(circa_nn_conv1d_forward(&c, batch, tin, x, w, b, y), CIRCA_OK);
+            cr_assert_eq(circa_nn_conv1d_backward(&c, batch, tin, x, w, dy, dx, dw, db), CIRCA_OK);
+            double e[4] = {rel_err(y, ey, ny), rel_err(dx, edx, nx), rel_err(dw, edw, nw), rel_err(db, edb, nb)};
+            for (int q = 0; q < 4; q++) {
+                cr_expect(e[q] < FAST_TOL, "conv case %zu threads %u tensor %d: %g", ci, th, q, e[q]);
+                worst = fmax(worst, e[q]);
+            }
+            if (th == 1) {
+                keep[0] = y, keep[1] = dx, keep[2] = dw, keep[3] = db;
+                continue;
+            }
+            cr_expect_arr_eq(y, keep[0], ny * sizeof *y, "conv case %zu: y differs with threads", ci);
+            cr_expect_arr_eq(dx, keep[1], nx * sizeof *y, "conv case %zu: dx differs with threads", ci);
+            cr_expect_arr_eq(dw, keep[2], nw * sizeof *y, "conv case %zu: dw differs with threads", ci);
+            cr_expect_arr_eq(db, keep[3], nb * sizeof *y, "conv case %zu: db differs with threads", ci);
+            free(y); free(dx); free(dw); free(db);
+        }
+        /* Gradients requested one at a time give the same bits. */
+        float *dw2 = copy_vec(dw0, nw), *db2 = copy_vec(db0, nb), *dx2 = copy_vec(dx0, nx);
+        cr_assert_eq(circa_nn_conv1d_backward(&c, batch, tin, x, w, dy, NULL, dw2, NULL), CIRCA_OK);
+        cr_assert_eq(circa_nn_conv1d_backward(&c, batch, tin, NULL, w, dy, NULL, NULL, db2), CIRCA_OK);
+        cr_assert_eq(circa_nn_conv1d_backward(&c, batch, tin, NULL, w, dy, dx2, NULL, NULL), CIRCA_OK);
+        cr_expect_arr_eq(dw2, keep[2], nw * sizeof *dw2, "conv case %zu: dw alone", ci);
+        cr_expect_arr_eq(db2, keep[3], nb * sizeof *db2, "conv case %zu: db alone", ci);
+        cr_expect_arr_eq(dx2, keep[1], nx * sizeof *dx2, "conv case %zu: dx alone", ci);
+        for (int q = 0; q < 4; q++) free(keep[q]);
+        free(dw2); free(db2); free(dx2);
+        free(x); free(w); free(b); free(dy); free(dx0); free(dw0); free(db0);
+        free(ry); free(rdx); free(rdw); free(rdb); free(ey); free(edx); free(edw); free(edb);
+    }
+    fprintf(stderr, "conv1d fast paths vs plain loops: max rel err %.3g\n", worst);
+}
+
+Test(nn, tconv1d_fast_paths_match_plain_loops) {
+    typedef struct { circa_nn_tconv1d c; int batch, tin; } shape;
+    static const shape cases[] = {
+        {{64, 2, 16, 8, 0}, 3, 301}, /* the decoder's shape, batch*C items */
+        {{64, 1, 16, 8, 0}, 2, 1999},
+        {{5, 3, 4, 1, 0}, 2, 257},   /* stride 1: heavy overlap */
+        {{7, 1, 3, 5, 0}, 2, 90},    /* stride > k: gaps */
+        {{3, 4, 1, 2, 0}, 1, 33},
+    };
+    double worst = 0;
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        circa_nn_tconv1d c = cases[ci].c;
+        int batch = cases[ci].batch, tin = cases[ci].tin, tout = circa_nn_tconv1d_out_len(&c, tin);
+        size_t nx = (size_t)batch * c.cin * tin, ny = (size_t)batch * c.cout * tout;
+        size_t nw = (size_t)c.cin * c.cout * c.k, nb = (size_t)c.cout;
+        float *x = rand_vec(nx), *w = rand_vec(nw), *b = rand_vec(nb), *dy = rand_vec(ny);
+        float *dx0 = rand_vec(nx), *dw0 = rand_vec(nw), *db0 = rand_vec(nb);
+        double *ry = dzeros(ny), *rdx = dzeros(nx), *rdw = dzeros(nw), *rdb = dzeros(nb);
+        ref_tconv(&c, batch, tin, tout, x, w, b, dy, ry, rdx, rdw, rdb);
+        float *ey = plus(NULL, ry, ny), *edx = plus(dx0, rdx, nx), *edw = plus(dw0, rdw, nw);
+        float *edb = plus(db0, rdb, nb);
+        float *keep[4] = {NULL, NULL, NULL, NULL};
+        for (unsigned th = 1; th <= 3; th += 2) {
+            c.threads = th;
+            float *y = zeros(ny), *dx = copy_vec(dx0, nx), *dw = copy_vec(dw0, nw), *db = copy_vec(db0, nb);
+            cr_assert_eq(circa_nn_tconv1d_forward(&c, batch, tin, x, w, b, y), CIRCA_OK);
+            cr_assert_eq(circa_nn_tconv1d_backward(&c, batch, tin, x, w, dy, dx, dw, db), CIRCA_OK);
+            double e[4] = {rel_err(y, ey, ny), rel_err(dx, edx, nx), rel_err(dw, edw, nw), rel_err(db, edb, nb)};
+            for (int q = 0; q < 4; q++) {
+                cr_expect(e[q] < FAST_TOL, "tconv case %zu threads %u tensor %d: %g", ci, th, q, e[q]);
+                worst = fmax(worst, e[q]);
+            }
+            if (th == 1) {
+                keep[0] = y, keep[1] = dx, keep[2] = dw, keep[3] = db;
+                continue;
+            }
+            cr_expect_arr_eq(y, keep[0], ny * sizeof *y, "tconv case %zu: y differs with threads", ci);
+            cr_expect_arr_eq(dx, keep[1], nx * sizeof *y, "tconv case %zu: dx differs with threads", ci);
+            cr_expect_arr_eq(dw, keep[2], nw * sizeof *y, "tconv case %zu: dw differs with threads", ci);
+            cr_expect_arr_eq(db, keep[3], nb * sizeof *y, "tconv case %zu: db differs with threads", ci);
+            free(y); free(dx); free(dw); free(db);
+        }
+        for (int q = 0; q < 4; q++) free(keep[q]);
+        free(x); free(w); free(b); free(dy); free(dx0); free(dw0); free(db0);
+        free(ry); free(rdx); free(rdw); free(rdb); free(ey); free(edx); free(edw); free(edb);
+    }
+    fprintf(stderr, "tconv1d fast paths vs plain loops: max rel err %.3g\n", worst);
+}
+
 /* ---- transposed conv ---------------------------------------------------------------- */
 typedef struct tconv_t {
     circa_nn_tconv1d c;
@@ -226,6 +423,66 @@ Test(nn, prelu_matches_torch) {
     check_rec(w, "prelu.da", &da, 1);
     free(y); free(dx);
     circa_nn_weights_free(w);
+}
+
+/* The vector PReLU is the scalar formula, bit for bit, at every length
+ * (vector body and tails), and its slope gradient matches a double sum. */
+Test(nn, prelu_vector_path_is_the_scalar_formula) {
+    for (size_t n = 1; n < 40; n += 3) {
+        float *x = rand_vec(n), *dy = rand_vec(n), *y = zeros(n), *dx = rand_vec(n), *dx0 = copy_vec(dx, n);
+        x[0] = 0.0f;
+        if (n > 2) x[1] = -0.0f;
+        float a = 0.3f, da = 0.5f;
+        circa_nn_prelu_forward(n, x, a, y);
+        circa_nn_prelu_backward(n, x, a, dy, dx, &da);
+        double s = 0;
+        for (size_t i = 0; i < n; i++) {
+            float ey = x[i] > 0 ? x[i] : a * x[i], edx = dx0[i] + (x[i] > 0 ? dy[i] : a * dy[i]);
+            cr_expect(memcmp(&y[i], &ey, sizeof ey) == 0, "n %zu i %zu: y %g, want %g", n, i, y[i], ey);
+            cr_expect(memcmp(&dx[i], &edx, sizeof edx) == 0, "n %zu i %zu: dx", n, i);
+            if (!(x[i] > 0)) s += (double)dy[i] * x[i];
+        }
+        cr_expect(fabs(da - (0.5 + s)) <= 1e-6 * (1 + fabs(s)), "n %zu: da %g, want %g", n, da, 0.5 + s);
+        circa_nn_prelu_forward(n, x, a, x); /* in place */
+        cr_expect_arr_eq(x, y, n * sizeof *x);
+        free(x); free(dy); free(y); free(dx); free(dx0);
+    }
+}
+
+/* gLN and cLN sum in eight double lanes: against a plain double loop on a
+ * shape with vector tails. */
+Test(nn, norms_match_plain_loops) {
+    int batch = 2, c = 7, t = 203;
+    size_t n = (size_t)batch * c * t;
+    float *x = rand_vec(n), *g = rand_vec((size_t)c), *b = rand_vec((size_t)c), *y = zeros(n), *e = zeros(n);
+    for (int kind = 0; kind < 2; kind++) {
+        cr_assert_eq(circa_nn_norm_forward((circa_nn_norm_kind)kind, batch, c, t, x, g, b, y), CIRCA_OK);
+        for (int bi = 0; bi < batch; bi++) {
+            const float *xb = x + (size_t)bi * c * t;
+            double s = 0, s2 = 0;
+            for (int k = 0; k < t; k++) {
+                double cnt = 0, mu, var;
+                if (kind == CIRCA_NN_CLN) {
+                    for (int ch = 0; ch < c; ch++) s += xb[ch * t + k], s2 += (double)xb[ch * t + k] * xb[ch * t + k];
+                    cnt = (double)c * (k + 1);
+                    mu = s / cnt, var = fmax(s2 / cnt - mu * mu, 0);
+                } else {
+                    double m = 0, v = 0;
+                    for (int i = 0; i < c * t; i++) m += xb[i];
+                    m /= c * t;
+                    for (int i = 0; i < c * t; i++) v += (xb[i] - m) * (xb[i] - m);
+                    mu = m, var = v / (c * t);
+                }
+                for (int ch = 0; ch < c; ch++)
+                    e[(size_t)bi * c * t + ch * t + k] =
+                        (float)(g[ch] * (xb[ch * t + k] - mu) / sqrt(var + CIRCA_NN_NORM_EPS) + b[ch]);
+            }
+        }
+        double err = rel_err(y, e, n);
+        fprintf(stderr, "%s forward vs plain loop: rel err %.3g\n", kind ? "cLN" : "gLN", err);
+        cr_expect(err < FAST_TOL, "kind %d: %g", kind, err);
+    }
+    free(x); free(g); free(b); free(y); free(e);
 }
 
 typedef struct act_t {
