@@ -405,7 +405,7 @@ CIRCA_BESSEL_TABLE unsigned char BESSEL_DEBYE_NTAB[4][184] = {
     },
 };
 
-/* 1/k for the Hankel and CF2 loops; [0] is unused. */
+/* 1/k for the CF2 loop with Steed's sum; [0] is unused. */
 CIRCA_BESSEL_TABLE double BESSEL_INV[64] = {
     0.0,
     1,
@@ -672,6 +672,211 @@ CIRCA_BESSEL_TABLE double BESSEL_RGAMMA_EVEN[11] = {
     -1.1812745704870201446e-9,
     7.782263439905071254e-12,
     5.100370287454475979e-13,
+};
+
+/* Hankel's sum (DLMF 10.40.1, 10.40.2) for x >= 21, mu = 4v^2 <= x: given u = -1/x (I)
+ * or +1/x (K) and the number m of term pairs, sum_{k=1..2m} prod_{j<=k} t_j with
+ * t_j = (mu - (2j-1)^2) u / (8j). Straight-line code from the innermost pair out:
+ * R = a + ab + ab R for each pair (a, b), one multiply-add on the dependency chain
+ * per pair, the t_j off it. */
+#define BESSEL_HANKEL_MMAX 11
+CIRCA_BESSEL_FN double bessel_hankel_series(double mu, double u, int m)
+{
+    double r = 0.0, a, b, ab;
+    switch (m) {
+    case 11:
+        a = (mu - 1681.0) * (u * 0.0059523809523809521);
+        b = (mu - 1849.0) * (u * 0.005681818181818182);
+        ab = a * b;
+        r = (a + ab) + ab * r;
+        /* fall through */
+    case 10:
+        a = (mu - 1369.0) * (u * 0.0065789473684210523);
+        b = (mu - 1521.0) * (u * 0.0062500000000000003);
+        ab = a * b;
+        r = (a + ab) + ab * r;
+        /* fall through */
+    case 9:
+        a = (mu - 1089.0) * (u * 0.0073529411764705881);
+        b = (mu - 1225.0) * (u * 0.0069444444444444441);
+        ab = a * b;
+        r = (a + ab) + ab * r;
+        /* fall through */
+    case 8:
+        a = (mu - 841.0) * (u * 0.0083333333333333332);
+        b = (mu - 961.0) * (u * 0.0078125);
+        ab = a * b;
+        r = (a + ab) + ab * r;
+        /* fall through */
+    case 7:
+        a = (mu - 625.0) * (u * 0.0096153846153846159);
+        b = (mu - 729.0) * (u * 0.0089285714285714281);
+        ab = a * b;
+        r = (a + ab) + ab * r;
+        /* fall through */
+    case 6:
+        a = (mu - 441.0) * (u * 0.011363636363636364);
+        b = (mu - 529.0) * (u * 0.010416666666666666);
+        ab = a * b;
+        r = (a + ab) + ab * r;
+        /* fall through */
+    case 5:
+        a = (mu - 289.0) * (u * 0.013888888888888888);
+        b = (mu - 361.0) * (u * 0.012500000000000001);
+        ab = a * b;
+        r = (a + ab) + ab * r;
+        /* fall through */
+    case 4:
+        a = (mu - 169.0) * (u * 0.017857142857142856);
+        b = (mu - 225.0) * (u * 0.015625);
+        ab = a * b;
+        r = (a + ab) + ab * r;
+        /* fall through */
+    case 3:
+        a = (mu - 81.0) * (u * 0.025000000000000001);
+        b = (mu - 121.0) * (u * 0.020833333333333332);
+        ab = a * b;
+        r = (a + ab) + ab * r;
+        /* fall through */
+    case 2:
+        a = (mu - 25.0) * (u * 0.041666666666666664);
+        b = (mu - 49.0) * (u * 0.03125);
+        ab = a * b;
+        r = (a + ab) + ab * r;
+        /* fall through */
+    case 1:
+        a = (mu - 1.0) * (u * 0.125);
+        b = (mu - 9.0) * (u * 0.0625);
+        ab = a * b;
+        r = (a + ab) + ab * r;
+    default:
+        break;
+    }
+    return r;
+}
+
+/* Pairs of Hankel terms for x = 2^e (1 + f) >= 21 and rho = mu/x in [2^-b-1, 2^-b):
+ * [4 (min(e, EMAX) - EMIN) + (top two bits of f)][min(b, NRHO - 1)]; each entry
+ * bounds its bucket's first omitted term below 8.88e-16. */
+#define BESSEL_HANKEL_EMIN 4
+#define BESSEL_HANKEL_EMAX 5
+#define BESSEL_HANKEL_NRHO 16
+CIRCA_BESSEL_TABLE unsigned char BESSEL_HANKEL_NTAB[8][16] = {
+    {11, 10, 10, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9},
+    {11, 10, 10, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9},
+    {10, 9, 9, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8},
+    {9, 8, 8, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7},
+    {8, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6},
+    {7, 7, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6},
+    {7, 6, 6, 6, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5},
+    {6, 6, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5},
+};
+
+/* The log of Hankel's sum (gen_coeffs.py, 8.) for x >= 64: sum_{i=1..n} Q_i(r) t^i, Q_i of
+ * degree i + 1, with r = rho = 4v^2/x and t = 1/x for K, r = -rho and t = -1/x for I;
+ * the caller adds Q_0 = r/8. Straight-line code: each Q_i by Estrin's scheme in r
+ * (independent of each other; Horner's chain of i + 1 multiply-adds was the longest
+ * path), the sum as two chains in t^2 (even and odd i) as in the Debye sum. */
+#define BESSEL_HLOG_NMAX 10
+CIRCA_BESSEL_FN double bessel_hankel_log_series(double r, double t, int n)
+{
+    double tt = t * t, r2 = r * r, r4 = r2 * r2, r8 = r4 * r4, ev = 0.0, od = 0.0, q;
+    (void)r8;
+    switch (n) {
+    case 10:
+        q = ((((106.467822265625 + 633.23165212978017 * r) + (584.40316772460938 + 200.54882475733757 * r) * r2) + ((34.070556640625 + 3.2944789744913576 * r) + (0.19559860229492188 + 0.0074067905079573393 * r) * r2) * r4) + ((0.00018024444580078125 + 2.7416172088123858e-06 * r) + (2.3841857910156251e-08 + 9.092781554153633e-11 * r) * r2) * r8);
+        ev = tt * (q + ev);
+        /* fall through */
+    case 9:
+        q = ((((-23.475127749972874 + -125.213623046875 * r) + (-102.60130333900452 + -30.941243489583332 * r) * r2) + ((-4.5609826743602753 + -0.376190185546875 * r) + (-0.018591042732199033 + -0.0005645751953125 * r) * r2) * r4) + ((-1.036300091072917e-05 + -1.0596381293402777e-07 * r) + -4.6546981473894495e-10 * r2) * r8);
+        od = q + tt * od;
+        /* fall through */
+    case 8:
+        q = ((((5.809814453125 + 27.427288055419922 * r) + (19.630859375 + 5.1015081405639648 * r) * r2) + ((0.63690185546875 + 0.043418198823928833 * r) + (0.001708984375 + 3.8888305425643921e-05 * r) * r2) * r4) + (4.76837158203125e-07 + 2.4481457384193647e-09 * r) * r8);
+        ev = tt * (q + ev);
+        /* fall through */
+    case 7:
+        q = ((((-1.6380658830915178 + -6.73046875 * r) + (-4.1186006334092884 + -0.8984375 * r) * r2) + ((-0.091867685317993164 + -0.00494384765625 * r) + (-0.00014457106590270996 + -2.1798270089285713e-06 * r) * r2) * r4) + -1.3317912817001343e-08 * r8);
+        od = q + tt * od;
+        /* fall through */
+    case 6:
+        q = (((0.53645833333333337 + 1.8765520368303572 * r) + (0.95361328125 + 0.16835106743706596 * r) * r2) + ((0.013427734375 + 0.00053071975708007812 * r) + (1.0172526041666666e-05 + 7.5652049137995789e-08 * r) * r2) * r4);
+        ev = tt * (q + ev);
+        /* fall through */
+    case 5:
+        q = (((-0.20957031249999999 + -0.60546875 * r) + (-0.24517822265625 + -0.033203125 * r) * r2) + ((-0.0019137064615885417 + -4.8828125000000003e-05 * r) + -4.5516274192116479e-07 * r2) * r4);
+        od = q + tt * od;
+        /* fall through */
+    case 4:
+        q = (((0.1015625 + 0.23183593750000001 * r) + (0.0703125 + 0.0067138671875 * r) * r2) + (0.000244140625 + 2.9669867621527778e-06 * r) * r4);
+        ev = tt * (q + ev);
+        /* fall through */
+    case 3:
+        q = (((-0.065104166666666671 + -0.109375 * r) + (-0.0224609375 + -0.0013020833333333333 * r) * r2) + -2.1798270089285715e-05 * r4);
+        od = q + tt * od;
+        /* fall through */
+    case 2:
+        q = ((0.0625 + 0.067708333333333329 * r) + (0.0078125 + 0.00019531250000000001 * r) * r2);
+        ev = tt * (q + ev);
+        /* fall through */
+    case 1:
+        q = ((-0.125 + -0.0625 * r) + -0.0026041666666666665 * r2);
+        od = q + tt * od;
+    default:
+        break;
+    }
+    return ev + t * od;
+}
+
+/* Terms of bessel_hankel_log_series() for x = 2^e (1 + f) >= 64:
+ * [4 (min(e, EMAX) - EMIN) + (top two bits of f)]; the first term left out is below
+ * 8.88e-16 for every rho in [0, 1]. */
+#define BESSEL_HLOG_EMIN 6
+#define BESSEL_HLOG_EMAX 20
+CIRCA_BESSEL_TABLE unsigned char BESSEL_HLOG_NTAB[60] = {
+    10, 9, 8, 8, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 5,
+    5, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3,
+    3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+/* 2^(j/32) and ln(2)/32 = HI + LO for bessel_exp_quick(). */
+#define BESSEL_LN2_32_HI 0.021660849392496573
+#define BESSEL_LN2_32_LO 1.718100943346366e-15
+#define BESSEL_INV_LN2_32 46.166241308446828
+CIRCA_BESSEL_TABLE double BESSEL_EXP2_TAB[32] = {
+    1,
+    1.0218971486541166,
+    1.0442737824274138,
+    1.0671404006768237,
+    1.0905077326652577,
+    1.1143867425958924,
+    1.1387886347566916,
+    1.1637248587775775,
+    1.189207115002721,
+    1.215247359980469,
+    1.241857812073484,
+    1.2690509571917332,
+    1.2968395546510096,
+    1.3252366431597413,
+    1.3542555469368927,
+    1.383909881963832,
+    1.4142135623730951,
+    1.4451808069770467,
+    1.4768261459394993,
+    1.5091644275934228,
+    1.5422108254079407,
+    1.5759808451078865,
+    1.6104903319492543,
+    1.6457554781539649,
+    1.681792830507429,
+    1.7186192981224779,
+    1.7562521603732995,
+    1.7947090750031072,
+    1.8340080864093424,
+    1.8741676341103,
+    1.9152065613971474,
+    1.9571441241754002,
 };
 
 #endif /* CIRCA_BESSEL_COEFFS_H */

@@ -11,7 +11,9 @@
  * relies on it.
  *
  * Regions, tried in this order (r = sqrt(v^2 + x^2); docs/bessel.md has the why):
- *   1. Hankel   x >= 21 and 4v^2 <= x: large-x expansion (DLMF 10.40.1, 10.40.2)
+ *   1. Hankel   x >= 21 and 4v^2 <= x: large-x expansion (DLMF 10.40.1, 10.40.2); from
+ *               x = 64 the log of its sum as a series in 1/x with polynomial coefficients
+ *               in 4v^2/x (no log of the sum)
  *   2. Debye    r >= BESSEL_DEBYE_RMIN[20] (about 18.51): uniform large-order
  *               expansion (DLMF 10.41.3, 10.41.4) with 1..20 terms, chosen from r
  *               by a table; v eta by a series about eta's zero where r - v L cancels
@@ -19,7 +21,8 @@
  *               small against v (x <= 12, v x <= 300, v <= 60): cheaper there.
  *   3. middle   r below that, so v < 18.51 and x < 18.51:
  *               I: the power series (DLMF 10.25.2), all terms positive;
- *               K: K_mu, K_{mu+1} at |mu| <= 1/2 from Temme's series (x <= 2) or,
+ *               K: K_mu, K_{mu+1} at |mu| <= 1/2 from Temme's series (x <= 2; K_mu alone
+ *               where v = mu) or,
  *               up to a factor, Steed's continued fraction CF2 (x > 2); the forward
  *               recurrence (DLMF 10.29.1) to K_v, K_{v+1}. For 2 < x < 6 the scale
  *               from the Wronskian I_v K_{v+1} + I_{v+1} K_v = 1/x (DLMF 10.28.2) with
@@ -108,6 +111,25 @@ CIRCA_BESSEL_FN double bessel_log_quick(double y)
     double r = z * BESSEL_LOG_TAB[i][0] - 1.0, r2 = r * r;
     double p = -0.5 + r * (1.0 / 3.0) + r2 * (-0.25 + r * 0.2 + r2 * (-1.0 / 6.0));
     return (k * ln2 + BESSEL_LOG_TAB[i][1]) + (r + r2 * p);
+}
+
+/* e^s for |s| < 700, inline and without errno: s = k ln(2)/32 + r, |r| <= ln(2)/64
+ * (ln(2)/32 in two parts, the first exact times k), e^s = 2^(k div 32) 2^((k mod 32)/32)
+ * e^r with 2^(j/32) from a table and e^r by its Taylor polynomial of degree 6 (the rest
+ * is below 4e-18). A few ulps (table, polynomial, two products) against libm's 0.5, at
+ * about half the instructions: for Temme's (x/2)^-mu, a factor of the result. */
+CIRCA_BESSEL_FN double bessel_exp_quick(double s)
+{
+    const double shift = 6755399441055744.0; /* 1.5 * 2^52: rounds to an integer */
+    double kd = (s * BESSEL_INV_LN2_32 + shift) - shift;
+    double r = (s - kd * BESSEL_LN2_32_HI) - kd * BESSEL_LN2_32_LO, r2 = r * r;
+    int k = (int)kd, j = k & 31, m = (k - j) / 32;
+    double p = (1.0 + r) + r2 * ((0.5 + r * (1.0 / 6.0)) +
+                                 r2 * ((1.0 / 24.0 + r * (1.0 / 120.0)) + r2 * (1.0 / 720.0)));
+    uint64_t sb = (uint64_t)(m + 1023) << 52;
+    double scale;
+    memcpy(&scale, &sb, sizeof scale);
+    return BESSEL_EXP2_TAB[j] * p * scale;
 }
 
 /* log((1 + sum) c / sqrt(z)) with c = 1/sqrt(2 pi) for I (sign > 0) and sqrt(pi/2)
@@ -237,35 +259,56 @@ CIRCA_BESSEL_FN int bessel_hankel_ok(double v, double x)
     return x >= BESSEL_HANKEL_XMIN && 4.0 * v * v <= x;
 }
 
-/* sum_{k>=1} a_k(v) w^k, a_k(v) = prod_{j<=k} (4v^2 - (2j-1)^2) / k!, w = s/(8x);
- * s = -1 for I, +1 for K. Stops when a term drops below BESSEL_TRUNC (the sum is
- * added to 1; for K the remainder is below the first term left out, DLMF 10.40(ii)).
- * With x >= 21 and 4v^2 <= x the term ratio |4v^2 - (2k-1)^2| / (8kx) is
- * below max(1/(8k), k/(2x)) < 1 until k = 2x, and the product of those bounds is
- * under 2^-56 by k = 40 at x = 21 (sooner for larger x): the series' growing tail
- * is never reached, so there is no test for it (nor harm in the second term of
- * the last pair). The factor for term k is formed off the dependency chain, with
- * 1/k from a table: one multiplication per term on the chain, no division. */
-CIRCA_BESSEL_FN double bessel_hankel_sum(double v, double w)
+/* Hankel's sum, sum_{k>=1} a_k(v) (s/x)^k with a_k(v) = prod_{j<=k} (4v^2 - (2j-1)^2) / (8j),
+ * s = -1 for I, +1 for K (bessel_hankel_series(), straight-line code in bessel_coeffs.h).
+ * The number of terms comes from a table (gen_coeffs.py) indexed by x's exponent and top
+ * two mantissa bits and by the exponent of rho = 4v^2/x in [0, 1]: the bucket's bound on
+ * the first term left out is below BESSEL_TRUNC (for K the remainder is below that term,
+ * DLMF 10.40(ii)). Used for 21 <= x < 64 (bessel_hankel() takes the log form above);
+ * version 2 tested each pair of terms against the tolerance in a loop (29 instructions a
+ * pair, against 10 here); the bound needs at most 11 pairs (x near 21, v near sqrt(x)/2)
+ * and 5 to 8 for 32 <= x < 64. With x >= 21 and 4v^2 <= x the term ratio
+ * |4v^2 - (2k-1)^2| / (8kx) is below 1 until k = 2x, beyond the last pair the table asks
+ * for: the series' growing tail is never reached. */
+CIRCA_BESSEL_FN double bessel_hankel_sum(double v, double x, double ix, double sign)
 {
-    double mu = 4.0 * v * v, term = 1.0, sum = 0.0;
-    for (int k = 1; k < 60; k += 2) { /* two terms per test */
-        double o1 = 2.0 * k - 1.0, o2 = o1 + 2.0;
-        double c1 = (mu - o1 * o1) * BESSEL_INV[k] * w, c2 = (mu - o2 * o2) * BESSEL_INV[k + 1] * w;
-        double t1 = term * c1;
-        term *= c1 * c2; /* from the pair's first factor: one multiplication on the chain */
-        sum += t1 + term;
-        if (fabs(term) <= BESSEL_TRUNC)
-            break;
-    }
-    return sum;
+    double mu = 4.0 * v * v, rho = mu * ix;
+    uint64_t bx, br;
+    memcpy(&bx, &x, sizeof bx);
+    memcpy(&br, &rho, sizeof br);
+    int e = (int)(bx >> 52) - 1023, b = 1022 - (int)(br >> 52); /* rho in [2^-b-1, 2^-b) */
+    e = e < BESSEL_HANKEL_EMAX ? e : BESSEL_HANKEL_EMAX;
+    b = b < 0 ? 0 : b < BESSEL_HANKEL_NRHO ? b : BESSEL_HANKEL_NRHO - 1;
+    int m = BESSEL_HANKEL_NTAB[4 * (e - BESSEL_HANKEL_EMIN) + (int)((bx >> 50) & 3)][b];
+    return bessel_hankel_series(mu, -sign * ix, m);
 }
 
-/* I = e^x / sqrt(2 pi x) (1 + sum), K = e^-x sqrt(pi / (2x)) (1 + sum). */
+#define BESSEL_HLOG_XMIN 64.0 /* the log form of the sum from here */
+
+/* I = e^x / sqrt(2 pi x) (1 + sum), K = e^-x sqrt(pi / (2x)) (1 + sum).
+ * x >= 64: log(1 + sum) = sum_i Q_i(rho) (-+1/x)^i, Q_i a polynomial of degree i + 1 in
+ * rho = 4v^2/x (+-rho for K / I; bessel_coeffs.h, gen_coeffs.py 8.), 2 to 10 terms by a
+ * table on x, so log K = -x - log(x)/2 + log(pi/2)/2 + rho/8 + ...: the log of x (the
+ * quick one: its error, 3.2 eps of log x, is added to a result of size x) starts at once
+ * instead of waiting for the sum, and the sum needs fewer terms than 1 + sum (2 to 5
+ * against 4 to 10 for x >= 1024: the leading parts of the a_k, (rho/8)^k / k!, add up to
+ * e^(rho/8), whose log is the single term rho/8). Below 64 it needs up to 19 terms of
+ * growing degree: there 1 + sum and its log, as in version 2. */
 CIRCA_BESSEL_FN double bessel_hankel(double v, double x, double sign)
 {
     double ix = 1.0 / x;
-    double sum = bessel_hankel_sum(v, -sign * 0.125 * ix);
+    if (x >= BESSEL_HLOG_XMIN) {
+        uint64_t bx;
+        memcpy(&bx, &x, sizeof bx);
+        int e = (int)(bx >> 52) - 1023;
+        e = e < BESSEL_HLOG_EMAX ? e : BESSEL_HLOG_EMAX;
+        int n = BESSEL_HLOG_NTAB[4 * (e - BESSEL_HLOG_EMIN) + (int)((bx >> 50) & 3)];
+        double r = -sign * (4.0 * v * v * ix), t = -sign * ix;
+        double c = sign > 0 ? -0.91893853320467274178 : 0.22579135264472743236; /* log c */
+        double s = 0.125 * r + bessel_hankel_log_series(r, t, n);
+        return (sign * x + (c - 0.5 * bessel_log_quick(x))) + s;
+    }
+    double sum = bessel_hankel_sum(v, x, ix, sign);
     return sign * x + bessel_log_prefactor(sum, x, ix, sign);
 }
 
@@ -401,43 +444,57 @@ CIRCA_BESSEL_FN int bessel_series_cheaper(double v, double x)
  * q_k = q_{k-1} / (k + mu), p_0 = (x/2)^-mu Gamma(1+mu) / 2, q_0 = (x/2)^mu Gamma(1-mu) / 2,
  * f_0 = (mu pi / sin mu pi) (cosh(sigma) Gamma_1 + sinh(sigma)/sigma log(2/x) Gamma_2),
  * sigma = mu log(2/x). The products c_k f_k, c_k p_k, c_k q_k are carried directly,
- * so each step takes one division. Returns x K_mu and x K_{mu+1}. */
-CIRCA_BESSEL_FN void bessel_temme(const bessel_order *o, double x, double lx, double *km,
-                                  double *kp)
+ * two terms per step sharing one division. lx = log x need not be correctly rounded
+ * (bessel_log_quick): its error enters only through sigma and log(2/x), not times v.
+ * Returns K_mu and, if with_kp, K_{mu+1} (else kp is meaningless). */
+CIRCA_BESSEL_FN void bessel_temme(const bessel_order *o, double x, double lx, int with_kp,
+                                  double *km, double *kp)
 {
     double mu = o->mu, L = BESSEL_LN2 - lx, sigma = mu * L;
-    /* e^sigma and e^sigma - 1, each without cancellation */
-    double e, em;
-    if (fabs(sigma) < 0.5) {
-        em = expm1(sigma);
-        e = 1.0 + em;
+    /* e^sigma inline (|sigma| < 36 for x >= 1e-30); sinh(sigma)/sigma by its Taylor series
+     * where |sigma| < 1/2 (through sigma^14/15!, the rest below 5e-17), where (e - 1/e)/2
+     * would cancel: no libm call (version 2 called expm1 or exp) */
+    double e = bessel_exp_quick(sigma), ie = 1.0 / e, s2 = sigma * sigma, shc; /* sinh/sigma */
+    if (s2 < 0.25) {
+        double s4 = s2 * s2;
+        double lo = 1.0 + s2 * (1.0 / 6.0) + s4 * (1.0 / 120.0 + s2 * (1.0 / 5040.0));
+        double hi = 1.0 / 362880.0 + s2 * (1.0 / 39916800.0) +
+                    s4 * (1.0 / 6227020800.0 + s2 * (1.0 / 1307674368000.0));
+        shc = lo + (s4 * s4) * hi;
     } else {
-        e = exp(sigma);
-        em = e - 1.0;
+        shc = 0.5 * (e - ie) / sigma;
     }
-    double ie = 1.0 / e;
-    double ch = 0.5 * (e + ie), sh_sigma = 0.5 * (em + em * ie); /* cosh, sinh of sigma */
+    double ch = 0.5 * (e + ie); /* cosh(sigma) */
     /* mu pi / sin(mu pi) = Gamma(1+mu) Gamma(1-mu) = 2d (reflection, DLMF 5.5.3): no sin */
     double rg_minus = o->g2 + mu * o->g1, d = 0.5 / (o->rg * rg_minus); /* 1/Gamma(1-mu) */
-    double s2 = sigma * sigma; /* sinh(sigma)/sigma L, as sinh(sigma)/mu unless sigma is tiny */
-    double shl = fabs(sigma) < 1e-3 ? (1.0 + s2 / 6.0 * (1.0 + s2 / 20.0)) * L : sh_sigma / mu;
-    double f = 2.0 * d * (ch * o->g1 + shl * o->g2);
+    double f = 2.0 * d * (ch * o->g1 + shc * L * o->g2);
     double p = e * rg_minus * d, q = ie * o->rg * d;
     double q4 = 0.25 * x * x, sf = f, sh = p;
-    for (int k = 1; k < 100; k++) {
-        double kk = (double)k, inv = q4 / (kk * (kk - mu) * (kk + mu));
-        f = (kk * inv) * f + (p + q) * inv; /* c_k f_k, from the previous c p and c q;
-                                             * one multiply-add on f's chain */
-        p *= (kk + mu) * inv;       /* c_k p_k */
-        q *= (kk - mu) * inv;       /* c_k q_k */
-        double h = p - kk * f;
-        sf += f;
-        sh += h;
-        if (fabs(f) <= BESSEL_TRUNC * fabs(sf) && fabs(h) <= BESSEL_TRUNC * fabs(sh))
+    /* Two terms per step: with D_k = k (k - mu) (k + mu), the factors q4/D_k and
+     * q4/D_{k+1} are D_{k+1} g and D_k g, g = q4 / (D_k D_{k+1}): one division. */
+    for (int k = 1; k < 100; k += 2) {
+        double k1 = (double)k, k2 = k1 + 1.0;
+        double D1 = k1 * ((k1 - mu) * (k1 + mu)), D2 = k2 * ((k2 - mu) * (k2 + mu));
+        double g = q4 / (D1 * D2), i1 = g * D2, i2 = g * D1;
+        double f1 = (k1 * i1) * f + (p + q) * i1; /* c_k f_k from the previous c f, c p,
+                                                   * c q: one multiply-add on f's chain */
+        double p1 = p * ((k1 + mu) * i1), q1 = q * ((k1 - mu) * i1); /* c_k p_k, c_k q_k */
+        f = (k2 * i2) * f1 + (p1 + q1) * i2;
+        p = p1 * ((k2 + mu) * i2);
+        q = q1 * ((k2 - mu) * i2);
+        sf += f1 + f;
+        if (!with_kp) { /* v = mu: K_{mu+1} is not needed */
+            if (fabs(f) <= BESSEL_TRUNC * fabs(sf))
+                break;
+            continue;
+        }
+        double h1 = p1 - k1 * f1, h2 = p - k2 * f;
+        sh += h1 + h2;
+        if (fabs(f) <= BESSEL_TRUNC * fabs(sf) && fabs(h2) <= BESSEL_TRUNC * fabs(sh))
             break;
     }
-    *km = x * sf;
-    *kp = 2.0 * sh;
+    *km = sf;
+    *kp = 2.0 / x * sh;
 }
 
 /* Steed's CF2 for x > 2, |mu| <= 1/2: with z_k = U(mu + 1/2 + k, 2 mu + 1, 2x)
@@ -500,20 +557,32 @@ CIRCA_BESSEL_FN double bessel_cf2_steed(double mu, double x, double *km, double 
 }
 
 /* The forward recurrence K_{nu+1} = K_{nu-1} + (2 nu / x) K_nu (DLMF 10.29.1, stable
- * upwards for K) from (km, kp) at orders (mu, mu+1) to (v, v+1), rescaled by 1e-250
- * when large (K grows like (2/x)^n n!). Returns the log of the scale dropped. */
-CIRCA_BESSEL_FN double bessel_k_recur(double mu, double v, double x, double *km, double *kp)
+ * upwards for K) from (km, kp) at orders (mu, mu+1) to (mu+n, mu+n+1), two steps at a
+ * time: with c_nu = 2 nu / x, (K_{nu-1}, K_nu) = (a, b) goes to
+ * (a + c_nu b, c_{nu+1} a + (1 + c_nu c_{nu+1}) b), every coefficient positive, so the
+ * dependency chain takes one multiply and one add per two orders (version 2: per order).
+ * Rescaled by 1e-200 when large (K grows like (2/x)^n n!; a double step multiplies by at
+ * most 1 + c_nu c_{nu+1} < 1e63 for x >= 1e-30, v < 19). Returns the log of the scale
+ * dropped. */
+CIRCA_BESSEL_FN double bessel_k_recur(double mu, int n, double x, double *km, double *kp)
 {
-    const double ln_1e250 = 575.64627324851142; /* 250 log 10 */
-    double two_x = 2.0 / x, a = *km, b = *kp, rescaled = 0.0;
-    for (double nu = mu + 1.0; nu < v + 0.75; nu += 1.0) {
+    const double ln_1e200 = 460.51701859880914; /* 200 log 10 */
+    double two_x = 2.0 / x, a = *km, b = *kp, rescaled = 0.0, nu = mu + 1.0;
+    if (n & 1) { /* one single step, then pairs */
         double next = a + nu * two_x * b;
         a = b;
         b = next;
-        if (b > 1e250) {
-            a *= 1e-250;
-            b *= 1e-250;
-            rescaled += ln_1e250;
+        nu += 1.0;
+    }
+    for (int i = n >> 1; i > 0; i--, nu += 2.0) {
+        double c1 = nu * two_x, c2 = (nu + 1.0) * two_x;
+        double a2 = a + c1 * b, b2 = c2 * a + (1.0 + c1 * c2) * b;
+        a = a2;
+        b = b2;
+        if (b > 1e200) {
+            a *= 1e-200;
+            b *= 1e-200;
+            rescaled += ln_1e200;
         }
     }
     *km = a;
@@ -533,25 +602,33 @@ CIRCA_BESSEL_FN double bessel_middle_log_k(double v, double x)
 {
     double km, kp;
     if (x >= BESSEL_STEED_XMIN) { /* needs mu only, not the Gamma functions */
-        double mu = v - (double)(int)(v + 0.5);
+        int n = (int)(v + 0.5);
+        double mu = v - (double)n;
         double sum = bessel_cf2_steed(mu, x, &km, &kp);
-        double rescaled = bessel_k_recur(mu, v, x, &km, &kp);
-        return -x + log(km / sum * (1.2533141373155002512 / (x * sqrt(x)))) + rescaled;
+        double rescaled = bessel_k_recur(mu, n, x, &km, &kp);
+        /* the quick log: its error (3.2 eps of a log below 60 here) is added, not scaled */
+        return -x + bessel_log_quick(km / sum * (1.2533141373155002512 / (x * sqrt(x)))) +
+               rescaled;
     }
     bessel_order o = bessel_split_order(v);
-    double lx = log(x);
     if (x <= BESSEL_TEMME_XMAX) {
-        bessel_temme(&o, x, lx, &km, &kp);
-        double rescaled = bessel_k_recur(o.mu, v, x, &km, &kp); /* km = x K_v e^-rescaled */
-        return log(km) - lx + rescaled;
+        /* the quick log for log x (not multiplied by v here, see bessel_temme) and for the
+         * final log, whose error is added to the result */
+        double lx = bessel_log_quick(x);
+        bessel_temme(&o, x, lx, o.n > 0.0, &km, &kp);
+        if (o.n == 0.0) /* v = mu <= 1/2: no recurrence, no K_{mu+1} */
+            return bessel_log_quick(km);
+        double rescaled = bessel_k_recur(o.mu, (int)o.n, x, &km, &kp); /* K_v e^-rescaled */
+        return bessel_log_quick(km) + rescaled;
     }
+    double lx = log(x); /* multiplied by v below: libm's */
     bessel_cf2(o.mu, x, &km, &kp);
-    bessel_k_recur(o.mu, v, x, &km, &kp); /* below 1e250 for x > 2, v < 19 */
+    bessel_k_recur(o.mu, (int)o.n, x, &km, &kp); /* below 1e200 for x > 2, v < 19 */
     double prod = bessel_gamma_prod(&o); /* Gamma(v+1) = prod / rg */
     double t, s0 = 1.0 + bessel_series(v, x, &t);
     /* 1/K_v = x (x/2)^v / Gamma(v+1) (S0 R + (2/x) T), R = kp / km */
     double w = s0 * kp + 2.0 / x * t * km;
-    return -lx - (v > 0.0 ? v * (lx - BESSEL_LN2) : 0.0) + log(prod * km / (o.rg * w));
+    return -lx - (v > 0.0 ? v * (lx - BESSEL_LN2) : 0.0) + bessel_log_quick(prod * km / (o.rg * w));
 }
 
 /* log K_v(x) for x < BESSEL_TINY_X and v in the middle region: for v >= 1/2 the

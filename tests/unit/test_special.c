@@ -178,6 +178,47 @@ Test(special, continuity_at_switches)
         cr_assert_leq(fabs(circa_log_bessel_i(v, x) - circa_log_bessel_i(v, x2)) / x, 2 * TOL);
         cr_assert_leq(fabs(circa_log_bessel_k(v, x) - circa_log_bessel_k(v, x2)) / x, 2 * TOL);
     }
+    /* Hankel: 1 + sum below x = 64, the log form (sum of Q_i(rho) / x^i) from 64, and the
+     * term counts of both, which change at x = 2^e (1 + j/4) and with rho = 4v^2/x */
+    for (double v = 0.0; v <= 4.0; v += 0.03125) {
+        double x = 64.0, x2 = nextafter(x, 0.0);
+        double a = circa_log_bessel_i(v, x), b = circa_log_bessel_i(v, x2);
+        cr_assert_leq(fabs(a - b) / fabs(a), 2 * TOL, "I at v=%g x=64", v);
+        a = circa_log_bessel_k(v, x), b = circa_log_bessel_k(v, x2);
+        cr_assert_leq(fabs(a - b) / fabs(a), 2 * TOL, "K at v=%g x=64", v);
+    }
+    for (int e = 4; e <= 22; e++)
+        for (int j = 0; j < 4; j++) {
+            double x = ldexp(1.0 + j / 4.0, e), x2 = nextafter(x, 0.0);
+            if (x2 < 21.0)
+                continue;
+            for (double f = 0.0; f <= 1.0; f += 1.0 / 64) {
+                double v = 0.5 * sqrt(x2) * f;
+                double a = circa_log_bessel_i(v, x), b = circa_log_bessel_i(v, x2);
+                cr_assert_leq(fabs(a - b) / fabs(a), 2 * TOL, "I at v=%g x=%g", v, x);
+                a = circa_log_bessel_k(v, x), b = circa_log_bessel_k(v, x2);
+                cr_assert_leq(fabs(a - b) / fabs(a), 2 * TOL, "K at v=%g x=%g", v, x);
+            }
+        }
+    /* K, Temme's series: sinh(sigma)/sigma by its Taylor series for |sigma| < 1/2 and from
+     * e^sigma beyond, sigma = mu log(2/x), mu = v - round(v): around x = 2 e^(-1/(2|mu|)),
+     * nine points within 1e-14 relative of it agree */
+    for (double am = 0.036; am <= 0.5; am += 0.0173) {
+        double x0 = 2.0 * exp(-0.5 / am);
+        for (int n = 0; n <= 2; n++)
+            for (int sg = -1; sg <= 1; sg += 2) {
+                double v = n + sg * am;
+                if (v < 0.0)
+                    continue;
+                double lo = HUGE_VAL, hi = -HUGE_VAL;
+                for (int k = -4; k <= 4; k++) {
+                    double y = circa_log_bessel_k(v, x0 * (1.0 + 2.5e-15 * k));
+                    lo = fmin(lo, y);
+                    hi = fmax(hi, y);
+                }
+                cr_assert_leq((hi - lo) / fmax(1.0, fabs(hi)), 2 * TOL, "K at v=%g x=%g", v, x0);
+            }
+    }
     for (double v = 0.0; v < 21.0; v += 0.37) { /* K: Temme / CF2 at x = 2, CF2 / Steed at 6 */
         double a = circa_log_bessel_k(v, 2.0), b = circa_log_bessel_k(v, nextafter(2.0, 3.0));
         cr_assert_leq(fabs(a - b) / fmax(1.0, fabs(a)), 2 * TOL, "K at v=%g x=2", v);
