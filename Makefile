@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test test-sanitize demo bench fuzz install clean
+.PHONY: all deps build test test-sanitize demo bench bench-rbf fuzz install clean
 
 all: build
 
@@ -38,6 +38,13 @@ demo: build
 bench: build
 	@sh scripts/install-deps.sh --bench
 	sh bench/compress --circa $(BUILD_DIR)/cli/circa
+
+# RBF image fields on the Kodak images (hours on 2 cores): 256x256 crop fits at the
+# 72K budget, then the field codec against JPEG and WebP at 0.25/0.5/1 bpp with a plot.
+bench-rbf: build
+	@sh scripts/install-deps.sh --bench
+	sh bench/rbf-kodak fit -c $(BUILD_DIR)/cli/circa
+	sh bench/rbf-kodak rd -c $(BUILD_DIR)/cli/circa -p docs/rbf-rd.png
 
 # libFuzzer targets (clang only); run e.g. build-fuzz/tests/fuzz_frame -max_total_time=60
 fuzz: deps
