@@ -30,7 +30,7 @@ static void rbf_usage(FILE *out) {
             "fit options:\n"
             "  --params N        budget of stored numbers (default 72000)\n"
             "  --kernels K       number of kernels (overrides --params)\n"
-            "  --steps S         Adam steps (default 3500)\n"
+            "  --steps S         Adam steps (default 8000)\n"
             "  --batch B         pixels per step (default: all, up to 65536)\n"
             "  --target-psnr DB  stop once the training PSNR reaches DB\n"
             "  --features F      weights per kernel (32)   --hidden H   MLP width (64)\n"

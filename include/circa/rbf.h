@@ -26,7 +26,7 @@
  * A worked example (error handling elided):
  *
  *     circa_rbf_config cfg = circa_rbf_config_default();
- *     cfg.params = 72000; cfg.steps = 3500; cfg.threads = 2;
+ *     cfg.params = 72000; cfg.threads = 2;  // 8000 steps by default
  *     circa_rbf *f;
  *     circa_rbf_fit(img, &cfg, &f);                 // img from circa_image_load
  *     circa_image *big;
@@ -71,7 +71,7 @@ typedef struct circa_rbf_config {
     unsigned hidden;        /* H, 8..CIRCA_RBF_HIDDEN_MAX, a multiple of 8 (64) */
     unsigned grid_base;     /* coarse grid resolution (16); 0 with grid_fine 0: no grid */
     unsigned grid_fine;     /* fine grid resolution (0: max(W,H)/2) */
-    unsigned steps;         /* Adam steps (3500) */
+    unsigned steps;         /* Adam steps (8000; NeuRBF used 3500, docs/rbf.md) */
     unsigned batch;         /* pixels per step (0: all, up to 2^16), stratified over rows */
     uint64_t seed;          /* initialisation and batches (1) */
     unsigned threads;       /* 0 or 1: the calling thread */

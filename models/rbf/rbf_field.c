@@ -15,7 +15,7 @@ circa_rbf_config circa_rbf_config_default(void) {
     c.features = 32;
     c.hidden = 64;
     c.grid_base = 16;
-    c.steps = 3500;
+    c.steps = 8000; /* NeuRBF: 3500; 8000 gains about 1 dB and fits 256x256 in ~6 min on 2 cores */
     c.seed = 1;
     c.lr_mlp = 1e-2;
     c.lr_rest = 5e-3;
