@@ -56,6 +56,7 @@ static int parse_opts(const char *cmd, const char *usage, int argc, char **argv,
         double d;
         if (!strcmp(k, "-h") || !strcmp(k, "--help")) { fputs(usage, stdout); return -2; }
         if (!strcmp(k, "--causal")) { o->cfg.causal = 1; continue; }
+        if (!strcmp(k, "--restart")) { o->tr.restart = 1; continue; }
         if (!v) return cli_usage_error(cmd, "missing value after", k);
         i++;
         if (!strcmp(k, "--data")) o->data = v;
@@ -142,6 +143,8 @@ static const char *TRAIN_USAGE =
     "  --epoch-steps N   steps between validations (100)   --val N     validation mixtures (16)\n"
     "  --split-seed S    which speakers are held out (1)   -T N        threads\n"
     "  --resume CKPT     continue from MODEL.ckpt (its configuration wins)\n"
+    "  --restart         with --resume: a new stage (--lr again, plateau counters\n"
+    "                    and best score cleared)\n"
     "Writes MODEL (best validation SI-SNRi), MODEL.ckpt and MODEL.ckpt.opt (checkpoint).\n";
 
 static int cmd_separate_train(int argc, char **argv) {

@@ -121,6 +121,8 @@ typedef struct circa_separate_train_config {
     int stop_after;       /* halvings without improvement before stopping: 3 */
     const char *out;      /* model path (best validation); its .ckpt is the checkpoint */
     const char *resume;   /* checkpoint to resume from, or NULL */
+    int restart;          /* with resume: a new stage: lr from this config, plateau
+                             counters and best score cleared (0: carry them on) */
 } circa_separate_train_config;
 
 CIRCA_API circa_separate_train_config circa_separate_train_config_default(void);

@@ -7,7 +7,7 @@
 #include "circa/separate.h"
 
 circa_separate_train_config circa_separate_train_config_default(void) {
-    circa_separate_train_config c = {0, 4.0, 4, 1e-3f, 1, 100, 16, 100, 3, 3, NULL, NULL};
+    circa_separate_train_config c = {0, 4.0, 4, 1e-3f, 1, 100, 16, 100, 3, 3, NULL, NULL, 0};
     return c;
 }
 
@@ -192,6 +192,10 @@ circa_status circa_separate_train(circa_tasnet *net, const circa_mixer *m,
         if (st != CIRCA_OK) return st;
         adam.lr = s.lr, adam.step = s.adam_step;
         if (log) fprintf(log, "resumed at epoch %d step %d, lr %.2g, best %.2f dB\n", s.epoch, s.step, s.lr, s.best);
+        if (cfg->restart) { /* a new stage: the plateau rule starts over */
+            adam.lr = s.lr = cfg->lr, s.bad = s.halvings = 0, s.best = -INFINITY;
+            if (log) fprintf(log, "new stage: lr %.2g, plateau counters and best cleared\n", adam.lr);
+        }
     }
     size_t B = (size_t)cfg->batch;
     bufs b = {malloc(B * t * sizeof(float)), malloc(B * 2 * t * sizeof(float)),
