@@ -11,7 +11,9 @@
 #               and eval tables
 #   SECONDS     wall-clock training budget per model (default 600)
 #   THREADS     threads per model (default 1; the two models train side by side)
-# Training data never goes into the repository: only the models (each <= 10 MB).
+# The shipped models then went through stages 2-4 (resumes, docs/separate.md has the
+# exact commands and logs). Training data never goes into the repository: only the
+# models (each <= 10 MB).
 set -eu
 CIRCA=$1
 DATA=$2
