@@ -413,24 +413,13 @@ static int config_ok(const circa_rbf_config *c) {
 }
 
 circa_status circa_rbf_fit(const circa_image *img, const circa_rbf_config *cfg, circa_rbf **out) {
-    if (out) *out = NULL;
-    if (!img || !cfg || !out || !config_ok(cfg) || !img->samples || img->channels < 1 ||
-        img->channels > 4 || (img->depth != 8 && img->depth != 16))
-        return CIRCA_E_PARAM;
-    if ((uint64_t)img->width * img->height > CIRCA_IMAGE_MAX_PIXELS / 4) return CIRCA_E_LIMIT;
-    uint32_t side = img->width > img->height ? img->width : img->height;
-    unsigned fine = cfg->grid_base == 0 ? 0 : cfg->grid_fine ? cfg->grid_fine : (side / 2 > 1 ? side / 2 : 1);
-    if (fine > CIRCA_RBF_GRID_MAX) fine = CIRCA_RBF_GRID_MAX;
-    uint32_t K = kernels_for_budget(cfg, img->width, img->height, img->channels, fine);
-    if (K == 0) return CIRCA_E_PARAM;
+    if (!out) return CIRCA_E_PARAM;
+    *out = NULL;
     circa_rbf *f;
-    circa_status st = circa_rbf__alloc(&f, img->width, img->height, img->channels, img->depth, K,
-                                       cfg->features, cfg->hidden, cfg->grid_base, fine);
+    circa_status st = circa_rbf__fit_begin(img, cfg, &f);
     if (st != CIRCA_OK) return st;
-    st = circa_rbf__init_kernels(f, img, cfg->seed);
-    if (st == CIRCA_OK) circa_rbf__init_params(f, cfg->seed);
     trainer t;
-    if (st == CIRCA_OK && (st = trainer_init(&t, f, img, cfg)) == CIRCA_OK) {
+    if ((st = trainer_init(&t, f, img, cfg)) == CIRCA_OK) {
         st = train(&t, cfg);
         trainer_free(&t);
     }
@@ -442,10 +431,9 @@ circa_status circa_rbf_fit(const circa_image *img, const circa_rbf_config *cfg, 
     return CIRCA_OK;
 }
 
-/* ---- pieces of the fit for other implementations (cuda/rbf_host.c) ------- */
-/* These repeat what circa_rbf_fit and train do, so that another gradient
- * (the GPU's) runs the same algorithm: same checks, sizes and
- * initialisation, same batches, same schedule. */
+/* ---- pieces of the fit shared with other implementations (cuda/rbf_host.c) */
+/* circa_rbf_fit and the GPU fit both start here and use the same batches
+ * and schedule, so both run the same algorithm. */
 
 /* circa_rbf_fit up to the first step: the checks, the kernel count, the
  * field with its initial geometry and parameters. */

@@ -11,42 +11,10 @@
 
 #include "circa/rbf.h"
 #include "models/rbf/rbf_internal.h"
+#include "rbf_fixtures.h"
 
 static uint64_t rng = 0x243F6A8885A308D3ull;
 static double unit(void) { return rbf_rand_unit(&rng); }
-
-/* A smooth colour image with a soft-edged disc and a thin line: edges for
- * the kernels, smooth parts for the grid. */
-static double pattern(double x, double y, unsigned c) {
-    double cx = x - 20, cy = y - 14;
-    double disc = 1 / (1 + exp((sqrt(cx * cx + cy * cy) - 8) * 1.5));
-    double line = exp(-(x - y * 0.5 - 4) * (x - y * 0.5 - 4) / 2.0);
-    return 0.2 + 0.3 * (x / 32) * (c == 0) + 0.3 * (y / 32) * (c == 1) + 0.35 * disc * (c != 1) + 0.2 * line;
-}
-
-static circa_image *make_image(uint32_t w, uint32_t h) {
-    circa_image *img;
-    cr_assert_eq(circa_image_create(w, h, 3, 8, &img), CIRCA_OK);
-    for (uint32_t y = 0; y < h; y++)
-        for (uint32_t x = 0; x < w; x++)
-            for (unsigned c = 0; c < 3; c++) {
-                double v = pattern((x + 0.5) * 32.0 / w, (y + 0.5) * 32.0 / h, c);
-                img->samples[((size_t)y * w + x) * 3 + c] = (uint16_t)lrint(255 * (v < 0 ? 0 : v > 1 ? 1 : v));
-            }
-    return img;
-}
-
-static circa_rbf_config small_config(unsigned steps) {
-    circa_rbf_config c = circa_rbf_config_default();
-    c.kernels = 48;
-    c.features = 8;
-    c.hidden = 16;
-    c.grid_base = 4;
-    c.grid_fine = 8;
-    c.steps = steps;
-    c.seed = 7;
-    return c;
-}
 
 /* ---- gradients ---------------------------------------------------------------- */
 /* Central differences in float need low curvature: the test scales the
