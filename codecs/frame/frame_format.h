@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <zlib.h>
 #include "circa/circa.h"
+#include "../common/le_bytes.h"
 
 #define CIRCA_MAGIC 0xCA524943u /* bytes 43 49 52 CA: "CIR" then 0xCA */
 #define CIRCA_FORMAT_VERSION 1
@@ -18,24 +19,6 @@
 #define CIRCA_FRAME_HEADER_MAX 24 /* plus the 8-byte content size and 4-byte model id */
 #define CIRCA_BLOCK_HEADER_SIZE 20
 #define CIRCA_END_MARK 0xFFu
-
-static inline void circa__put16(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void circa__put32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void circa__put64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline uint32_t circa__get16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-static inline uint32_t circa__get32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t circa__get64(const uint8_t *p) {
-    return (uint64_t)circa__get32(p) | (uint64_t)circa__get32(p + 4) << 32;
-}
 
 /* zlib's CRC-32 over any length (zlib takes uInt lengths). */
 static inline uint32_t circa__crc32(uint32_t crc, const uint8_t *p, size_t n) {

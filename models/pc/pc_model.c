@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "../../codecs/common/le_bytes.h"
 #include "pc_internal.h"
 
 #define PC_MAGIC "CIPC"
@@ -239,24 +240,6 @@ uint64_t circa_pc_num_params(const circa_pc *pc) {
 }
 
 /* ---- the model file ------------------------------------------------------- */
-static void put32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
-}
-static uint32_t get32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static void putf(uint8_t *p, float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    put32(p, u);
-}
-static float getf(const uint8_t *p) {
-    uint32_t u = get32(p);
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 /* Total file size for a shape, or 0 when it would not fit in size_t. */
 static size_t file_size(uint64_t D, uint64_t K, uint64_t M, uint64_t I, uint64_t recipe) {
     uint64_t floats = M + (I - 1) * M * M + D * M * K;
@@ -273,24 +256,24 @@ circa_status circa_pc_save(const circa_pc *pc, uint8_t **buf, size_t *n) {
     if (!f) return CIRCA_E_NOMEM;
     memcpy(f, PC_MAGIC, 4);
     f[4] = PC_VERSION, f[5] = 0, f[6] = 0, f[7] = 0;
-    put32(f + 8, D), put32(f + 12, K), put32(f + 16, M), put32(f + 20, pc->root);
-    put32(f + 24, (uint32_t)rl);
+    circa__put32(f + 8, D), circa__put32(f + 12, K), circa__put32(f + 16, M), circa__put32(f + 20, pc->root);
+    circa__put32(f + 24, (uint32_t)rl);
     memcpy(f + PC_HEADER, pc->recipe, rl);
     uint8_t *p = f + PC_HEADER + rl;
-    for (uint32_t v = 0; v < D; v++, p += 4) put32(p, pc->parent[v]);
+    for (uint32_t v = 0; v < D; v++, p += 4) circa__put32(p, pc->parent[v]);
     const float *root = pc->theta + (size_t)pc->inner[pc->root] * M * M;
-    for (uint32_t k = 0; k < M; k++, p += 4) putf(p, root[k]);
+    for (uint32_t k = 0; k < M; k++, p += 4) circa__put_f32(p, root[k]);
     for (uint32_t v = 0; v < D; v++) {
         if (pc->inner[v] < 0 || v == pc->root) continue;
         const float *th = pc->theta + (size_t)pc->inner[v] * M * M;
-        for (size_t i = 0; i < (size_t)M * M; i++, p += 4) putf(p, th[i]);
+        for (size_t i = 0; i < (size_t)M * M; i++, p += 4) circa__put_f32(p, th[i]);
     }
     for (uint32_t v = 0; v < D; v++) {
         const float *in = pc->inputs + (size_t)v * K * M;
         for (uint32_t m = 0; m < M; m++)
-            for (uint32_t x = 0; x < K; x++, p += 4) putf(p, in[x * M + m]);
+            for (uint32_t x = 0; x < K; x++, p += 4) circa__put_f32(p, in[x * M + m]);
     }
-    put32(p, (uint32_t)crc32_z(0, f, total - 4));
+    circa__put32(p, (uint32_t)crc32_z(0, f, total - 4));
     *buf = f, *n = total;
     return CIRCA_OK;
 }
@@ -300,7 +283,7 @@ circa_status circa_pc_save(const circa_pc *pc, uint8_t **buf, size_t *n) {
 static int row_ok(const uint8_t *p, uint32_t count, size_t stride) {
     double s = 0;
     for (uint32_t i = 0; i < count; i++) {
-        float f = getf(p + i * stride);
+        float f = circa__get_f32(p + i * stride);
         if (!(f > 0.0f && f <= 1.0f)) return 0;
         s += f;
     }
@@ -312,20 +295,20 @@ static int read_params(circa_pc *pc, const uint8_t *p) {
     uint32_t D = pc->D, K = pc->K, M = pc->M;
     float *root = pc->theta + (size_t)pc->inner[pc->root] * M * M;
     if (!row_ok(p, M, 4)) return -1;
-    for (uint32_t k = 0; k < M; k++, p += 4) root[k] = getf(p);
+    for (uint32_t k = 0; k < M; k++, p += 4) root[k] = circa__get_f32(p);
     for (uint32_t v = 0; v < D; v++) {
         if (pc->inner[v] < 0 || v == pc->root) continue;
         float *th = pc->theta + (size_t)pc->inner[v] * M * M;
         for (uint32_t j = 0; j < M; j++) {
             if (!row_ok(p, M, 4)) return -1;
-            for (uint32_t k = 0; k < M; k++, p += 4) th[j * M + k] = getf(p);
+            for (uint32_t k = 0; k < M; k++, p += 4) th[j * M + k] = circa__get_f32(p);
         }
     }
     for (uint32_t v = 0; v < D; v++) {
         float *in = pc->inputs + (size_t)v * K * M;
         for (uint32_t m = 0; m < M; m++) {
             if (!row_ok(p, K, 4)) return -1;
-            for (uint32_t x = 0; x < K; x++, p += 4) in[x * M + m] = getf(p);
+            for (uint32_t x = 0; x < K; x++, p += 4) in[x * M + m] = circa__get_f32(p);
         }
     }
     return 0;
@@ -339,8 +322,8 @@ circa_status circa_pc_load(const void *buf, size_t n, circa_pc **out) {
     if (n < PC_HEADER) return CIRCA_E_TRUNCATED;
     if (f[4] != PC_VERSION || f[5] != 0) return CIRCA_E_VERSION;
     if (f[6] != 0 || f[7] != 0) return CIRCA_E_FORMAT; /* no flags are defined */
-    uint32_t D = get32(f + 8), K = get32(f + 12), M = get32(f + 16), root = get32(f + 20);
-    uint32_t rl = get32(f + 24);
+    uint32_t D = circa__get32(f + 8), K = circa__get32(f + 12), M = circa__get32(f + 16), root = circa__get32(f + 20);
+    uint32_t rl = circa__get32(f + 24);
     if (!circa_pc__shape_ok(D, K, M) || root >= D || rl > PC_RECIPE_MAX) return CIRCA_E_FORMAT;
     /* The inner count is only known after parsing the tree; bound the size
      * from below (I >= 1) first, so a short buffer is never over-read. */
@@ -353,7 +336,7 @@ circa_status circa_pc_load(const void *buf, size_t n, circa_pc **out) {
     uint8_t *is_parent = calloc(D, 1);
     if (!is_parent) return CIRCA_E_NOMEM;
     for (uint32_t v = 0; v < D; v++) {
-        uint32_t p = get32(parents + 4 * (size_t)v);
+        uint32_t p = circa__get32(parents + 4 * (size_t)v);
         if (p < D) is_parent[p] = 1; /* out-of-range ones fail in __create */
     }
     is_parent[root] = 1;
@@ -363,10 +346,10 @@ circa_status circa_pc_load(const void *buf, size_t n, circa_pc **out) {
     if (!want) return CIRCA_E_LIMIT;
     if (n < want) return CIRCA_E_TRUNCATED;
     if (n > want) return CIRCA_E_FORMAT;
-    if (get32(f + n - 4) != (uint32_t)crc32_z(0, f, n - 4)) return CIRCA_E_CHECKSUM;
+    if (circa__get32(f + n - 4) != (uint32_t)crc32_z(0, f, n - 4)) return CIRCA_E_CHECKSUM;
     uint32_t *parent = malloc(D * sizeof *parent);
     if (!parent) return CIRCA_E_NOMEM;
-    for (uint32_t v = 0; v < D; v++) parent[v] = get32(parents + 4 * (size_t)v);
+    for (uint32_t v = 0; v < D; v++) parent[v] = circa__get32(parents + 4 * (size_t)v);
     circa_pc *pc;
     circa_status st = circa_pc__create(D, K, M, parent, &pc);
     free(parent);

@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "circa/entropy.h"
+#include "../../codecs/common/le_bytes.h"
 #include "rbf_internal.h"
 
 #define MAGIC "CIRCARBF"
@@ -161,21 +162,6 @@ static int code_quantised(coder *c, circa_rbf *f, const float *steps) {
 }
 
 /* ---- header ---------------------------------------------------------------- */
-static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, v & 0xFFFF), put16(p + 2, v >> 16); }
-static uint32_t get16(const uint8_t *p) { return p[0] | (uint32_t)p[1] << 8; }
-static uint32_t get32(const uint8_t *p) { return get16(p) | get16(p + 2) << 16; }
-static void put_f32(uint8_t *p, float v) {
-    uint32_t u;
-    memcpy(&u, &v, 4);
-    put32(p, u);
-}
-static float get_f32(const uint8_t *p) {
-    uint32_t u = get32(p);
-    float v;
-    memcpy(&v, &u, 4);
-    return v;
-}
 
 /* Per-group steps: base times the group's scale, which is the codec's
  * sensitivity-based choice (rbf_codec.c) or else the group's RMS (a group
@@ -231,12 +217,12 @@ circa_status circa_rbf_save(const circa_rbf *fc, double quant_step, uint8_t **bu
     memcpy(sq, f->sq, (size_t)f->K * 3 * sizeof *sq);
     memcpy(b, MAGIC, 8);
     b[8] = CIRCA_RBF_VERSION, b[9] = (uint8_t)quant, b[10] = (uint8_t)f->channels, b[11] = (uint8_t)f->depth;
-    put32(b + 12, f->width), put32(b + 16, f->height), put32(b + 20, f->K);
-    put16(b + 24, f->F), put16(b + 26, f->H), put16(b + 28, f->res[0]);
-    put16(b + 30, f->levels > 1 ? f->res[1] : 0);
+    circa__put32(b + 12, f->width), circa__put32(b + 16, f->height), circa__put32(b + 20, f->K);
+    circa__put16(b + 24, f->F), circa__put16(b + 26, f->H), circa__put16(b + 28, f->res[0]);
+    circa__put16(b + 30, f->levels > 1 ? f->res[1] : 0);
     size_t pos = HEADER_SIZE;
     if (quant)
-        for (int g = 0; g < GROUPS; g++, pos += 4) put_f32(b + pos, steps[g]);
+        for (int g = 0; g < GROUPS; g++, pos += 4) circa__put_f32(b + pos, steps[g]);
     coder c = {0};
     circa_rc_enc_init(&c.e, b + pos, cap - pos - 4);
     code_geometry(&c, f);
@@ -251,9 +237,9 @@ circa_status circa_rbf_save(const circa_rbf *fc, double quant_step, uint8_t **bu
         free(b);
         return CIRCA_E_NOMEM;
     }
-    put32(b + 32, (uint32_t)n);
+    circa__put32(b + 32, (uint32_t)n);
     pos += n;
-    put32(b + pos, (uint32_t)crc32(0L, b, (uInt)pos));
+    circa__put32(b + pos, (uint32_t)crc32(0L, b, (uInt)pos));
     *buf = b, *len = pos + 4;
     return CIRCA_OK;
 }
@@ -265,20 +251,20 @@ circa_status circa_rbf_load(const void *buf, size_t len, circa_rbf **out) {
     if (len < HEADER_SIZE + 4) return CIRCA_E_TRUNCATED;
     if (b[8] != CIRCA_RBF_VERSION) return CIRCA_E_VERSION;
     int quant = b[9];
-    size_t payload = get32(b + 32), head = HEADER_SIZE + (quant ? GROUPS * 4 : 0);
+    size_t payload = circa__get32(b + 32), head = HEADER_SIZE + (quant ? GROUPS * 4 : 0);
     if (quant > 1) return CIRCA_E_FORMAT;
     if (len < head + payload + 4) return CIRCA_E_TRUNCATED;
     if (len > head + payload + 4) return CIRCA_E_FORMAT;
-    if ((uint32_t)crc32(0L, b, (uInt)(head + payload)) != get32(b + head + payload)) return CIRCA_E_CHECKSUM;
-    uint32_t w = get32(b + 12), h = get32(b + 16), K = get32(b + 20);
+    if ((uint32_t)crc32(0L, b, (uInt)(head + payload)) != circa__get32(b + head + payload)) return CIRCA_E_CHECKSUM;
+    uint32_t w = circa__get32(b + 12), h = circa__get32(b + 16), K = circa__get32(b + 20);
     if ((uint64_t)w * h > CIRCA_IMAGE_MAX_PIXELS / 4 || K > (uint64_t)w * h / 4 + RBF_NN) return CIRCA_E_LIMIT;
     circa_rbf *f;
-    circa_status st = circa_rbf__alloc(&f, w, h, b[10], b[11], K, get16(b + 24), get16(b + 26),
-                                       get16(b + 28), get16(b + 30));
+    circa_status st = circa_rbf__alloc(&f, w, h, b[10], b[11], K, circa__get16(b + 24), circa__get16(b + 26),
+                                       circa__get16(b + 28), circa__get16(b + 30));
     if (st != CIRCA_OK) return st == CIRCA_E_PARAM ? CIRCA_E_FORMAT : st;
     float steps[GROUPS];
     for (int g = 0; quant && g < GROUPS; g++) {
-        steps[g] = get_f32(b + HEADER_SIZE + 4 * g);
+        steps[g] = circa__get_f32(b + HEADER_SIZE + 4 * g);
         if (!(steps[g] > 0) || !isfinite(steps[g])) {
             circa_rbf_free(f);
             return CIRCA_E_FORMAT;
