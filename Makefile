@@ -34,10 +34,12 @@ test-sanitize: deps
 demo: build
 	sh bench/compress --demo --circa $(BUILD_DIR)/cli/circa
 
-# The full benchmark table (every level, median of 3 runs).
+# The full benchmark table (every level, median of 3 runs), then record-structured files
+# (the circuit block of -9 against the context model, xz, zstd, brotli, gzip).
 bench: build
 	@sh scripts/install-deps.sh --bench
 	sh bench/compress --circa $(BUILD_DIR)/cli/circa
+	sh bench/records --circa $(BUILD_DIR)/cli/circa
 
 # RBF image fields on the Kodak images (hours on 2 cores): 256x256 crop fits at the
 # 72K budget, then the field codec against JPEG and WebP at 0.25/0.5/1 bpp with a plot.

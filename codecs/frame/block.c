@@ -7,6 +7,7 @@
 #include "frame_format.h"
 #include "../deflate/deflate.h"
 #include "../cm/cm.h"
+#include "../records/records.h"
 
 const char *circa_block_name(unsigned type) {
     switch (type) {
@@ -14,6 +15,7 @@ const char *circa_block_name(unsigned type) {
     case CIRCA_BLOCK_DEFLATE: return "deflate";
     case CIRCA_BLOCK_CM: return "cm";
     case CIRCA_BLOCK_MODEL: return "model";
+    case CIRCA_BLOCK_PC: return "pc";
     default: return NULL;
     }
 }
@@ -38,6 +40,8 @@ circa_status circa_block_encode(circa_block_type type, int level, const uint8_t 
     }
     case CIRCA_BLOCK_CM:
         return circa__cm_encode(src, n, dst, cap, out_len, param, level, NULL);
+    case CIRCA_BLOCK_PC:
+        return circa__records_encode(src, n, dst, cap, out_len);
     default:
         return CIRCA_E_UNSUPPORTED;
     }
@@ -56,6 +60,9 @@ circa_status circa_block_decode(circa_block_type type, uint8_t param, const uint
         return circa__deflate_decode(src, n, dst, raw_size);
     case CIRCA_BLOCK_CM:
         return circa__cm_decode(src, n, dst, raw_size, param);
+    case CIRCA_BLOCK_PC:
+        if (param != 0) return CIRCA_E_FORMAT;
+        return circa__records_decode(src, n, dst, raw_size);
     case CIRCA_BLOCK_MODEL:
         return CIRCA_E_MODEL; /* needs circa_block_decode_records */
     default:
@@ -117,8 +124,10 @@ static int looks_incompressible(const uint8_t *src, size_t n) {
 /* Which codecs a level tries, in order; the smallest result wins and stored
  * is the fallback, so no block grows by more than its header. Levels 1-2
  * are deflate only (speed); 3-5 the fast context model; 6-9 the strong
- * context model; from 5 up deflate is also tried and the smaller kept. */
-static int level_tries(int level, circa_block_type tries[2]) {
+ * context model; from 5 up deflate is also tried and the smaller kept; 9
+ * also tries the circuit over record columns (it declines blocks without
+ * fixed-width records at once). */
+static int level_tries(int level, circa_block_type tries[3]) {
     if (level <= 2) {
         tries[0] = CIRCA_BLOCK_DEFLATE;
         return 1;
@@ -126,7 +135,9 @@ static int level_tries(int level, circa_block_type tries[2]) {
     tries[0] = CIRCA_BLOCK_CM;
     if (level < 5) return 1;
     tries[1] = CIRCA_BLOCK_DEFLATE;
-    return 2;
+    if (level < CIRCA_LEVEL_MAX) return 2;
+    tries[2] = CIRCA_BLOCK_PC;
+    return 3;
 }
 
 circa_status circa__encode_block(int level, const circa_record_model *model, const uint8_t *src,
@@ -162,7 +173,7 @@ circa_status circa__encode_block(int level, const circa_record_model *model, con
             tries[i] == CIRCA_BLOCK_MODEL
                 ? circa_block_encode_records(model, src, n, dst, best - 1, &len)
                 : circa_block_encode(tries[i], level, src, n, dst, best - 1, &len, &param);
-        if (st == CIRCA_E_DST_SIZE) continue;
+        if (st == CIRCA_E_DST_SIZE || st == CIRCA_E_UNSUPPORTED) continue; /* no gain, or no records */
         if (st != CIRCA_OK) {
             free(scratch);
             return st;

@@ -26,6 +26,7 @@ typedef enum circa_block_type {
     CIRCA_BLOCK_DEFLATE = 1, /* raw deflate (RFC 1951) through zlib */
     CIRCA_BLOCK_CM = 2,      /* adaptive context-mixing byte model + range coder */
     CIRCA_BLOCK_MODEL = 3,   /* whole records coded by the frame's record model */
+    CIRCA_BLOCK_PC = 4,      /* records coded by a circuit over their columns, learned in the block */
     CIRCA_BLOCK_TYPE_COUNT
 } circa_block_type;
 
@@ -65,7 +66,7 @@ CIRCA_API circa_status circa_block_encode_records(const circa_record_model *m, c
 CIRCA_API circa_status circa_block_decode_records(const circa_record_model *m, const uint8_t *src,
                                                   size_t n, uint8_t *dst, size_t raw_size);
 
-/* "stored", "deflate", "cm", "model", or NULL for an unknown type. */
+/* "stored", "deflate", "cm", "model", "pc", or NULL for an unknown type. */
 CIRCA_API const char *circa_block_name(unsigned type);
 
 /* ---- walking a frame without decoding it (`circa list`) ---------------- */

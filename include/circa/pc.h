@@ -8,6 +8,7 @@
  *   3. likelihood                circa_pc_loglik, circa_pc_bpd
  *   4. learning                  circa_pc_learn_params, circa_pc_learn, circa_pc_em
  *   5. IDX (MNIST) files         circa_idx_info, circa_idx_parse
+ *   6. adaptive coding           circa_pc_online: learns while it codes
  *
  * A worked example (error handling elided):
  *
@@ -166,6 +167,34 @@ typedef struct circa_idx_info {
  * CIRCA_E_TRUNCATED when the buffer is shorter than the data the header
  * announces, CIRCA_E_FORMAT for a bad header or trailing bytes. */
 CIRCA_API circa_status circa_idx_parse(const uint8_t *buf, size_t n, circa_idx_info *info);
+
+/* ---- 6. adaptive coding ---------------------------------------------------- */
+/* A circuit over a given tree whose parameters are learned while coding:
+ * each record is coded with the current parameters, then its expected
+ * counts (one record's E-step) are added, and at records 1, 2, 4, 8, 16
+ * and every 16 after, the parameters become the smoothed normalised counts
+ * (docs/pc.md). The decoder repeats the same steps on what it decodes, so no
+ * parameter is ever stored: only the tree (parent[], as for circa_pc). Two
+ * objects made with the same arguments code identically on any IEEE-754
+ * platform. One object codes one stream; it is not thread-safe. */
+typedef struct circa_pc_online circa_pc_online;
+
+/* D variables, K categories, M hidden states, the tree as parent[] (D
+ * entries, PC_NONE = 0xFFFFFFFF for the root), a seed for the start.
+ * CIRCA_E_PARAM (shape), CIRCA_E_FORMAT (parent[] is not a tree), CIRCA_E_NOMEM. */
+CIRCA_API circa_status circa_pc_online_new(uint32_t D, uint32_t K, uint32_t M,
+                                           const uint32_t *parent, uint64_t seed,
+                                           circa_pc_online **out);
+CIRCA_API void circa_pc_online_free(circa_pc_online *o);
+/* The circuit as it stands (its coder tables change as it learns). */
+CIRCA_API const circa_pc *circa_pc_online_model(const circa_pc_online *o);
+/* Codes n records of D bytes and learns from them; CIRCA_E_PARAM when a
+ * byte is >= K (checked first: nothing is coded then). */
+CIRCA_API circa_status circa_pc_online_encode(circa_pc_online *o, const uint8_t *records, size_t n,
+                                              circa_rc_enc *enc);
+/* Decodes n records and learns from them, as the encoder did. */
+CIRCA_API circa_status circa_pc_online_decode(circa_pc_online *o, circa_rc_dec *dec,
+                                              uint8_t *records, size_t n);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,16 @@ for f in empty one-byte text table; do
     done
     rm "$V/$f.raw"
 done
+# A table with hidden classes (2000 records of 20 bytes): level 9 codes it
+# with the circuit over record columns (block type 4, "pc").
+awk 'function rnd(n) { seed = (seed * 16807) % 2147483647; return int(seed / 2147483647 * n) }
+BEGIN { seed = 42
+    for (c = 0; c < 12; c++) for (j = 0; j < 20; j++) centre[c, j] = rnd(40)
+    for (r = 0; r < 2000; r++) { c = rnd(12)
+        for (j = 0; j < 20; j++) { v = (centre[c, j] + 7 * rnd(3)) % 40; if (rnd(8) == 0) v = rnd(40); printf "%c", 48 + v } } }' \
+    > "$V/records-l9.raw"
+"$CIRCA" -9 -c "$V/records-l9.raw" > "$V/records-l9.circa"
+"$CIRCA" list "$V/records-l9.circa" | grep -q ' pc$' || { echo "records-l9 is not a pc block" >&2; exit 1; }
 # A piped frame has no content size in its header.
 "$CIRCA" -3 < "$V/text-l3.raw" > "$V/text-piped.circa"; cp "$V/text-l3.raw" "$V/text-piped.raw"
 cat "$V/text-l1.circa" "$V/one-byte-l9.circa" > "$V/concatenated.circa"

@@ -337,3 +337,70 @@ Test(pc, learn_and_code_synthetic_images) {
     free(train);
     free(test);
 }
+
+/* ---- adaptive coding (circa_pc_online) ------------------------------------------------ */
+static size_t online_encode(uint32_t D, uint32_t K, uint32_t M, const uint32_t *parent,
+                            const uint8_t *rec, size_t n, uint8_t *dst, size_t cap) {
+    circa_pc_online *o;
+    cr_assert_eq(circa_pc_online_new(D, K, M, parent, 5, &o), CIRCA_OK);
+    circa_rc_enc e;
+    circa_rc_enc_init(&e, dst, cap);
+    cr_assert_eq(circa_pc_online_encode(o, rec, n, &e), CIRCA_OK);
+    circa_pc_online_free(o);
+    size_t len = circa_rc_enc_finish(&e);
+    cr_assert(len > 0);
+    return len;
+}
+
+/* The decoder, learning from what it decodes, follows the encoder exactly;
+ * a second encoder made alike writes the same bytes; bytes >= K are refused. */
+Test(pc, online_round_trip_and_determinism) {
+    uint32_t D = 9, K = 7, M = 4, parent[9] = {PC_NONE, 0, 0, 1, 1, 2, 5, 5, 0};
+    size_t n = 700, cap = n * D + 64;
+    uint8_t *rec = malloc(n * D), *a = malloc(cap), *b = malloc(cap), *back = malloc(n * D);
+    toy_data(rec, n, D, K, 3);
+    size_t la = online_encode(D, K, M, parent, rec, n, a, cap);
+    size_t lb = online_encode(D, K, M, parent, rec, n, b, cap);
+    cr_assert(la == lb && memcmp(a, b, la) == 0);
+    circa_pc_online *o;
+    cr_assert_eq(circa_pc_online_new(D, K, M, parent, 5, &o), CIRCA_OK);
+    circa_rc_dec d;
+    circa_rc_dec_init(&d, a, la);
+    cr_assert_eq(circa_pc_online_decode(o, &d, back, n), CIRCA_OK);
+    cr_assert_eq(circa_rc_dec_finish(&d), 0);
+    cr_assert(memcmp(rec, back, n * D) == 0);
+    circa_pc_online_free(o);
+    rec[17] = (uint8_t)K;
+    cr_assert_eq(circa_pc_online_new(D, K, M, parent, 5, &o), CIRCA_OK);
+    circa_rc_enc e;
+    circa_rc_enc_init(&e, a, cap);
+    cr_assert_eq(circa_pc_online_encode(o, rec, n, &e), CIRCA_E_PARAM);
+    circa_pc_online_free(o);
+    uint32_t cycle[3] = {1, 2, 0}; /* no root: not a tree */
+    cr_assert_eq(circa_pc_online_new(3, K, M, cycle, 5, &o), CIRCA_E_FORMAT);
+    cr_assert_null(o);
+    free(rec), free(a), free(b), free(back);
+}
+
+/* It learns: on records with hidden classes, the second half costs far
+ * less than the first, and comes within 10% of a circuit trained offline by
+ * EM on all the records (which also pays nothing for its parameters). */
+Test(pc, online_learns_the_source, .timeout = 60) {
+    uint32_t D = 12, K = 16, M = 4;
+    size_t n = 4000, cap = n * D + 64;
+    uint8_t *rec = malloc(n * D), *buf = malloc(cap);
+    toy_data(rec, n, D, K, 99);
+    circa_pc_learn_params p = circa_pc_learn_defaults();
+    p.hidden = M, p.categories = K, p.epochs = 10, p.full_epochs = 3;
+    circa_pc *offline;
+    cr_assert_eq(circa_pc_learn(rec, n, D, &p, &offline), CIRCA_OK);
+    double offline_bits = -circa_pc_loglik(offline, rec + (n / 2) * D, n - n / 2, 1) / log(2.0);
+    size_t first = online_encode(D, K, M, offline->parent, rec, n / 2, buf, cap);
+    size_t all = online_encode(D, K, M, offline->parent, rec, n, buf, cap);
+    double second_bits = (double)(all - first) * 8;
+    cr_assert(second_bits < first * 8 * 0.95, "no learning: %zu then %.0f bytes", first, second_bits / 8);
+    cr_assert(second_bits < offline_bits * 1.10, "second half %.0f bits, offline EM %.0f",
+              second_bits, offline_bits);
+    circa_pc_free(offline);
+    free(rec), free(buf);
+}
