@@ -20,7 +20,7 @@
 #define HEAD 6                 /* W, S, K - 1, M */
 #define MIN_RECORDS 64         /* fewer records teach a circuit nothing */
 #define SAMPLE (64u << 10)     /* bytes the width detector looks at */
-#define TABLE_MAX (1u << 22)   /* W * K * M bound: about 64 MiB of tables */
+#define TABLE_MAX (1u << 21)   /* W * K * M bound: with M <= 16, at most 56 MiB of tables */
 /* M <= 16 (the encoder's largest) also bounds the decoder's time: about
  * 6 M^2 operations per byte. */
 #define SEED 0x43495243u       /* the online circuit's start ("CIRC") */
