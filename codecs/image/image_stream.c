@@ -9,7 +9,7 @@
 #include "image_internal.h"
 
 #define MAGIC "\x89" "CIM"
-#define VERSION 1
+#define VERSION 2
 #define FIXED_HEAD 20 /* magic, version, channels, depth, flags, width, height, meta length */
 #define TAIL_HEAD 12  /* sample CRC, payload length, header CRC */
 

@@ -69,18 +69,6 @@ static void coder_free(coder *c) {
     free(c->beta), free(c->pr), free(c->alpha), free(c->down);
 }
 
-/* Scales v by the power of two that brings its maximum into [0.5, 1):
- * exact, and keeps long products away from underflow. */
-static void rescale(double *v, uint32_t M) {
-    double mx = 0;
-    for (uint32_t m = 0; m < M; m++) mx = v[m] > mx ? v[m] : mx;
-    if (!(mx > 0) || !isfinite(mx)) return;
-    int e;
-    frexp(mx, &e);
-    double s = ldexp(1.0, -e);
-    for (uint32_t m = 0; m < M; m++) v[m] *= s;
-}
-
 /* The coefficient vector of variable u's input tables (see the top). */
 PC_KERNEL static const double *coefficients(coder *c, uint32_t u) {
     const circa_pc *pc = c->pc;
@@ -94,7 +82,7 @@ PC_KERNEL static const double *coefficients(coder *c, uint32_t u) {
     const double *bp = c->beta + (size_t)tp * M, *pp = c->pr + (size_t)tp * M;
     double *a = c->alpha;
     for (uint32_t m = 0; m < M; m++) a[m] = bp[m] * pp[m];
-    rescale(a, M);
+    circa_pc__rescale(a, M);
     if (pc->inner[u] < 0) return a;
     uint32_t t = (uint32_t)pc->inner[u];
     double *b = c->beta + (size_t)t * M;
@@ -142,7 +130,7 @@ PC_KERNEL static void observe(coder *c, uint32_t u, uint8_t x) {
         uint32_t p = pc->parent[u], tp = (uint32_t)pc->inner[p];
         double *pr = c->pr + (size_t)tp * M;
         for (uint32_t m = 0; m < M; m++) pr[m] *= down[m];
-        rescale(pr, M);
+        circa_pc__rescale(pr, M);
         if (pc->child_list[pc->child_start[p + 1] - 1] != u || p == pc->root) return;
         const double *tt = pc->theta_dt + (size_t)tp * M * M; /* p complete: down = theta pr */
         for (uint32_t j = 0; j < M; j++) down[j] = 0;
@@ -151,7 +139,7 @@ PC_KERNEL static void observe(coder *c, uint32_t u, uint8_t x) {
             const double *row = tt + (size_t)k * M;
             for (uint32_t j = 0; j < M; j++) down[j] += pk * row[j];
         }
-        rescale(down, M);
+        circa_pc__rescale(down, M);
         u = p;
     }
 }

@@ -17,6 +17,7 @@
 #ifndef CIRCA_PC_INTERNAL_H
 #define CIRCA_PC_INTERNAL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "circa/pc.h"
@@ -69,6 +70,19 @@ double circa_pc__marginal(const circa_pc *pc, const uint8_t *record, const uint8
 /* Shape checks shared by the loaders and learners. */
 int circa_pc__shape_ok(uint64_t D, uint64_t K, uint64_t M);
 
+/* Scales v by the power of two that brings its maximum into [0.5, 1):
+ * exact, and keeps long products away from underflow (the coder and the
+ * online learner both rely on it being exact). */
+static inline void circa_pc__rescale(double *v, uint32_t M) {
+    double mx = 0;
+    for (uint32_t m = 0; m < M; m++) mx = v[m] > mx ? v[m] : mx;
+    if (!(mx > 0) || !isfinite(mx)) return;
+    int e;
+    frexp(mx, &e);
+    double s = ldexp(1.0, -e);
+    for (uint32_t m = 0; m < M; m++) v[m] *= s;
+}
+
 /* splitmix64: deterministic randomness for initialisation. */
 static inline uint64_t circa_pc__rand(uint64_t *s) {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
@@ -87,5 +101,17 @@ static inline double circa_pc__uniform(uint64_t *s) {
 circa_status circa_pc__learn_tree(const uint8_t *records, size_t n, uint32_t D, uint32_t K,
                                   unsigned samples, unsigned levels, unsigned threads,
                                   uint32_t *parent);
+
+/* pc_cond.c. msg[j] = P(observed subtree(c) | Z_parent(c) = j) for the
+ * values in record (only subtree(c)'s entries are read), from the coder
+ * tables in a fixed order: the same bits on every platform. */
+void circa_pc__message(const circa_pc *pc, uint32_t c, const uint8_t *record, double *msg);
+/* tail[m] = theta_root[m] * P(X_root >= x | Z_root = m), so that
+ * P(X_root >= x | rest) is proportional to sum_m tail[m] * prod_c msg_c[m]. */
+void circa_pc__root_tail(const circa_pc *pc, uint32_t x, double *tail);
+/* Deterministic starting parameters for EM on a tree fixed by the caller
+ * (circa_pc__create): perturbed uniform transitions, perturbed marginals of
+ * the n records as inputs. Call circa_pc_em next. */
+void circa_pc__init_params(circa_pc *pc, const uint8_t *records, size_t n, uint64_t seed);
 
 #endif

@@ -41,17 +41,6 @@ struct circa_pc_online {
     uint64_t next_refresh;
 };
 
-/* Power-of-two scaling that brings the maximum into [0.5, 1) (exact). */
-static void rescale(double *v, uint32_t M) {
-    double mx = 0;
-    for (uint32_t m = 0; m < M; m++) mx = v[m] > mx ? v[m] : mx;
-    if (!(mx > 0) || !isfinite(mx)) return;
-    int e;
-    frexp(mx, &e);
-    double s = ldexp(1.0, -e);
-    for (uint32_t m = 0; m < M; m++) v[m] *= s;
-}
-
 /* f_{v,m}(x) for all m: the M probabilities value x selects in v's table. */
 static void input_row(const circa_pc *pc, uint32_t v, uint32_t x, double *f) {
     const double *F = pc->cdf + ((size_t)v * (pc->K + 1) + x) * pc->M;
@@ -170,7 +159,7 @@ static void upward(circa_pc_online *o, const uint8_t *rec) {
         for (uint32_t c = pc->child_start[v]; c < pc->child_start[v + 1]; c++) {
             const double *cv = o->val + (size_t)pc->child_list[c] * M;
             for (uint32_t m = 0; m < M; m++) p[m] *= cv[m];
-            rescale(p, M);
+            circa_pc__rescale(p, M);
         }
         if (v == pc->root) continue;
         const double *th = pc->theta_d + (size_t)t * M * M;
@@ -179,7 +168,7 @@ static void upward(circa_pc_online *o, const uint8_t *rec) {
             for (uint32_t k = 0; k < M; k++) s += th[j * M + k] * p[k];
             val[j] = s;
         }
-        rescale(val, M);
+        circa_pc__rescale(val, M);
     }
 }
 
@@ -193,13 +182,13 @@ static void outside_to_child(const circa_pc_online *o, const uint8_t *rec, uint3
     input_row(pc, v, rec[v], oc);
     const double *ov = o->out + (size_t)t * M;
     for (uint32_t m = 0; m < M; m++) oc[m] *= ov[m];
-    rescale(oc, M);
+    circa_pc__rescale(oc, M);
     for (uint32_t i = pc->child_start[v]; i < pc->child_start[v + 1]; i++) {
         uint32_t u = pc->child_list[i];
         if (u == c) continue;
         const double *uv = o->val + (size_t)u * M;
         for (uint32_t m = 0; m < M; m++) oc[m] *= uv[m];
-        rescale(oc, M);
+        circa_pc__rescale(oc, M);
     }
 }
 
@@ -254,7 +243,7 @@ static void downward(circa_pc_online *o, const uint8_t *rec) {
                     for (uint32_t k = 0; k < M; k++) xi_row[k] = oc[j] * th[j * M + k] * pcv[k] / z;
                     for (uint32_t k = 0; k < M; k++) cnt[j * M + k] += xi_row[k];
                 }
-            rescale(outc, M);
+            circa_pc__rescale(outc, M);
         }
     }
 }

@@ -1,9 +1,11 @@
 /* test_image.c: the lossless image codec: pixel-exact round trips for every
  * PNG colour type and bit depth (PNGs written here with libpng), PGM/PPM,
- * chunks kept, Kodak images, and rejection of truncated, corrupted and
- * absurd streams and images. CIRCA_TEST_QUICK=1 shrinks the Kodak part. */
+ * chunks kept, Kodak images, the pixel model's probabilistic circuit
+ * (against brute-force conditionals), and rejection of truncated,
+ * corrupted, other-version and absurd streams and images. CIRCA_TEST_QUICK=1 shrinks the Kodak part. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
+#include <math.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 #include <zlib.h>
 
 #include "circa/image.h"
+#include "codecs/image/image_internal.h"
+#include "models/pc/pc_internal.h"
 
 static int quick(void) {
     const char *q = getenv("CIRCA_TEST_QUICK");
@@ -451,4 +455,66 @@ Test(image, absurd_dimensions_are_rejected) {
     cr_assert_eq(circa_image_load("hello", 5, &img), CIRCA_E_FORMAT);
     cr_assert_eq(circa_image_load("P6\n4 4\n255\nabc", 15, &img), CIRCA_E_FORMAT);
     cr_assert_eq(circa_image_load("P6\n99999999 99999999\n255\nabc", 28, &img), CIRCA_E_LIMIT);
+}
+
+Test(image, other_versions_are_rejected) {
+    size_t n;
+    uint8_t *s = small_stream(&n);
+    cr_assert_eq(s[4], 2);
+    for (unsigned v = 0; v < 4; v++) {
+        if (v == 2) continue;
+        s[4] = (uint8_t)v;
+        set_dims(s, 24, 16); /* fixes the header CRC */
+        circa_image *img;
+        cr_assert_eq(circa_image_decode(s, n, &img), CIRCA_E_VERSION, "version %u", v);
+    }
+    free(s);
+}
+
+/* P(k > i | k >= i, context) by brute force: the circuit's joint
+ * probabilities of every value of k with the context, summed. */
+static double brute_prob(const circa_pc *pc, uint8_t *rec, unsigned i) {
+    uint8_t obs[CIRCA_IMAGE__PC_VARS];
+    memset(obs, 1, sizeof obs);
+    double above = 0, from = 0;
+    for (unsigned x = i; x < circa_pc_num_categories(pc); x++) {
+        rec[0] = (uint8_t)x;
+        double p = circa_pc__marginal(pc, rec, obs);
+        from += p;
+        if (x > i) above += p;
+    }
+    return above / from;
+}
+
+/* The circuit is really used: after encoding a textured image, each plane
+ * has learned one, most samples were coded with its input, and the
+ * probabilities the coder tabulates equal the circuit's exact conditionals. */
+Test(image, pc_is_used_and_exact, .timeout = 60) {
+    uint32_t w = 96, h = 64;
+    circa_image *img;
+    cr_assert_eq(circa_image_create(w, h, 3, 8, &img), CIRCA_OK);
+    for (size_t i = 0; i < (size_t)w * h * 3; i++)
+        img->samples[i] = sample_at((uint32_t)(i / 3 % w), (uint32_t)(i / 3 / w), (unsigned)(i % 3), 8);
+    for (unsigned plane = 0; plane < 3; plane++) {
+        circa_pc *pc;
+        uint64_t uses;
+        cr_assert_eq(circa_image__pc_probe(img, plane, &pc, &uses), CIRCA_OK);
+        cr_assert_not_null(pc, "plane %u learned no circuit", plane);
+        cr_assert_eq(circa_pc_num_vars(pc), CIRCA_IMAGE__PC_VARS);
+        cr_assert_gt(uses, (uint64_t)w * h / 2, "plane %u: %llu samples with a PC input", plane,
+                     (unsigned long long)uses);
+        for (int t = 0; t < 200; t++) {
+            uint8_t rec[CIRCA_IMAGE__PC_VARS] = {0};
+            for (unsigned v = 1; v < CIRCA_IMAGE__PC_VARS; v++)
+                rec[v] = (uint8_t)(rnd() % circa_image__pc_levels[v]);
+            for (unsigned i = 0; i < CIRCA_IMAGE__PC_KCAP; i++) {
+                double got = circa_image__pc_prob(pc, rec, i), want = brute_prob(pc, rec, i);
+                cr_assert(got >= 0 && got <= 1, "p %g", got);
+                cr_assert(fabs(got - want) <= 1e-9 * want + 1e-300, "plane %u, i %u: %.17g vs %.17g",
+                          plane, i, got, want);
+            }
+        }
+        circa_pc_free(pc);
+    }
+    circa_image_free(img);
 }
