@@ -1,6 +1,7 @@
 /* le_bytes.h: little-endian field access for circa's file formats (frames,
- * PC model files, RBF field files): one copy of the byte shuffling, with
- * float32 carried through its bit pattern. Private to the library. */
+ * image streams, PC model, nn weight and RBF field files, WAV/AU headers):
+ * one copy of the byte shuffling, with float32 carried through its bit
+ * pattern. Private to the library. */
 #ifndef CIRCA_LE_BYTES_H
 #define CIRCA_LE_BYTES_H
 

@@ -8,6 +8,7 @@
 
 #include "circa/image.h"
 #include "image_internal.h"
+#include "../common/le_bytes.h"
 
 /* ---- PNG reading --------------------------------------------------------------- */
 typedef struct mem_reader {
@@ -32,14 +33,6 @@ static void quiet_warning(png_structp png, png_const_charp msg) {
 static void quiet_error(png_structp png, png_const_charp msg) {
     (void)msg;
     png_longjmp(png, 1);
-}
-
-static void put32le(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get32le(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /* Appends a text record: key NUL lang NUL translated NUL text. */
@@ -69,7 +62,7 @@ static circa_status collect_meta(png_structp png, png_infop info, circa_image *i
     png_fixed_point gamma;
     if (png_get_valid(png, info, PNG_INFO_gAMA) && png_get_gAMA_fixed(png, info, &gamma)) {
         uint8_t b[4];
-        put32le(b, (uint32_t)gamma);
+        circa__put32(b, (uint32_t)gamma);
         st = circa_image_add_meta(img, "gAMA", b, 4);
     }
     int intent;
@@ -299,11 +292,11 @@ static void set_meta(png_structp png, png_infop info, const circa_image *img) {
     size_t pos = 0;
     while (pos + 8 <= img->meta_size) {
         const char *type = (const char *)img->meta + pos;
-        uint32_t len = get32le(img->meta + pos + 4);
+        uint32_t len = circa__get32(img->meta + pos + 4);
         const uint8_t *d = img->meta + pos + 8;
         if (len > img->meta_size - pos - 8) break;
         if (memcmp(type, "gAMA", 4) == 0 && len == 4)
-            png_set_gAMA_fixed(png, info, (png_fixed_point)get32le(d));
+            png_set_gAMA_fixed(png, info, (png_fixed_point)circa__get32(d));
         else if (memcmp(type, "sRGB", 4) == 0 && len == 1)
             png_set_sRGB(png, info, d[0]);
         else if (memcmp(type, "iCCP", 4) == 0) {
@@ -381,7 +374,7 @@ circa_status circa_image_save_png(const circa_image *img, uint8_t **buf, size_t 
 static uint32_t pnm_maxval(const circa_image *img) {
     size_t pos = 0;
     while (pos + 8 <= img->meta_size) {
-        uint32_t len = get32le(img->meta + pos + 4);
+        uint32_t len = circa__get32(img->meta + pos + 4);
         if (len > img->meta_size - pos - 8) break;
         if (memcmp(img->meta + pos, "PNMm", 4) == 0 && len == 2)
             return (uint32_t)img->meta[pos + 8] | (uint32_t)img->meta[pos + 9] << 8;

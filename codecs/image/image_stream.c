@@ -7,19 +7,13 @@
 
 #include "circa/image.h"
 #include "image_internal.h"
+#include "../common/le_bytes.h"
 
 #define MAGIC "\x89" "CIM"
 #define VERSION 2
 #define FIXED_HEAD 20 /* magic, version, channels, depth, flags, width, height, meta length */
 #define TAIL_HEAD 12  /* sample CRC, payload length, header CRC */
 
-static void put32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 circa_status circa_image__check_shape(uint32_t width, uint32_t height, unsigned channels,
                                       unsigned depth) {
@@ -61,7 +55,7 @@ circa_status circa_image_add_meta(circa_image *img, const char type[4], const vo
     uint8_t *m = realloc(img->meta, img->meta_size + 8 + size);
     if (!m) return CIRCA_E_NOMEM;
     memcpy(m + img->meta_size, type, 4);
-    put32(m + img->meta_size + 4, (uint32_t)size);
+    circa__put32(m + img->meta_size + 4, (uint32_t)size);
     if (size) memcpy(m + img->meta_size + 8, data, size);
     img->meta = m;
     img->meta_size += 8 + size;
@@ -92,7 +86,7 @@ static int meta_valid(const uint8_t *m, size_t n) {
     size_t pos = 0;
     while (pos < n) {
         if (n - pos < 8) return 0;
-        uint32_t len = get32(m + pos + 4);
+        uint32_t len = circa__get32(m + pos + 4);
         if (len > n - pos - 8) return 0;
         pos += 8 + (size_t)len;
     }
@@ -132,14 +126,14 @@ circa_status circa_image_encode(const circa_image *img, uint8_t **buf, size_t *s
     }
     memcpy(out, MAGIC, 4);
     out[4] = VERSION, out[5] = (uint8_t)img->channels, out[6] = (uint8_t)img->depth, out[7] = 0;
-    put32(out + 8, img->width);
-    put32(out + 12, img->height);
-    put32(out + 16, (uint32_t)img->meta_size);
+    circa__put32(out + 8, img->width);
+    circa__put32(out + 12, img->height);
+    circa__put32(out + 16, (uint32_t)img->meta_size);
     if (img->meta_size) memcpy(out + FIXED_HEAD, img->meta, img->meta_size);
     uint8_t *tail = out + FIXED_HEAD + img->meta_size;
-    put32(tail, samples_crc(img));
-    put32(tail + 4, (uint32_t)coded_len);
-    put32(tail + 8, (uint32_t)crc32(crc32(0, NULL, 0), out, (uInt)(head - 4)));
+    circa__put32(tail, samples_crc(img));
+    circa__put32(tail + 4, (uint32_t)coded_len);
+    circa__put32(tail + 8, (uint32_t)crc32(crc32(0, NULL, 0), out, (uInt)(head - 4)));
     memcpy(out + head, coded, coded_len);
     free(coded);
     *buf = out;
@@ -154,24 +148,24 @@ static circa_status parse_header(const uint8_t *p, size_t n, circa_image **img, 
     if (n < 4 || memcmp(p, MAGIC, 4) != 0) return n < 4 ? CIRCA_E_TRUNCATED : CIRCA_E_FORMAT;
     if (n < FIXED_HEAD) return CIRCA_E_TRUNCATED;
     if (p[4] != VERSION) return CIRCA_E_VERSION;
-    uint32_t meta_len = get32(p + 16);
+    uint32_t meta_len = circa__get32(p + 16);
     if (meta_len > n - FIXED_HEAD || n - FIXED_HEAD - meta_len < TAIL_HEAD) return CIRCA_E_TRUNCATED;
     size_t head = FIXED_HEAD + (size_t)meta_len + TAIL_HEAD;
     const uint8_t *tail = p + head - TAIL_HEAD;
-    if (get32(tail + 8) != (uint32_t)crc32(crc32(0, NULL, 0), p, (uInt)(head - 4)))
+    if (circa__get32(tail + 8) != (uint32_t)crc32(crc32(0, NULL, 0), p, (uInt)(head - 4)))
         return CIRCA_E_CHECKSUM;
     if (p[7] != 0) return CIRCA_E_UNSUPPORTED;
     if (!meta_valid(p + FIXED_HEAD, meta_len)) return CIRCA_E_FORMAT;
-    uint32_t len = get32(tail + 4);
+    uint32_t len = circa__get32(tail + 4);
     if (len > n - head) return CIRCA_E_TRUNCATED;
     if (len < n - head) return CIRCA_E_FORMAT; /* trailing bytes */
     /* Every sample costs the coder at least 0.001 bits (probabilities are
      * clamped to [48, 65488] / 65536), so a valid payload has at least one
      * byte per 7547 samples: refusing less keeps a tiny corrupt stream from
      * claiming a huge image. */
-    uint64_t samples = (uint64_t)get32(p + 8) * get32(p + 12) * p[5];
+    uint64_t samples = (uint64_t)circa__get32(p + 8) * circa__get32(p + 12) * p[5];
     if (samples / 8192 > len) return CIRCA_E_FORMAT;
-    circa_status st = circa_image_create(get32(p + 8), get32(p + 12), p[5], p[6], img);
+    circa_status st = circa_image_create(circa__get32(p + 8), circa__get32(p + 12), p[5], p[6], img);
     if (st != CIRCA_OK) return st == CIRCA_E_PARAM ? CIRCA_E_FORMAT : st;
     if (meta_len) {
         (*img)->meta = malloc(meta_len);
@@ -179,7 +173,7 @@ static circa_status parse_header(const uint8_t *p, size_t n, circa_image **img, 
         memcpy((*img)->meta, p + FIXED_HEAD, meta_len);
         (*img)->meta_size = meta_len;
     }
-    *crc = get32(tail);
+    *crc = circa__get32(tail);
     *payload = p + head;
     *payload_len = len;
     return CIRCA_OK;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sndfile.h>
 #include "audio_internal.h"
+#include "../../codecs/common/le_bytes.h"
 
 #define PREFIX_BYTES (1u << 20)   /* what format probes on a pipe may seek back into */
 #define BYTE_BLOCK (64u << 10)    /* packed PCM read granularity */
@@ -35,11 +36,6 @@ struct circa_audio_reader {
 };
 
 /* ---- small helpers ------------------------------------------------------- */
-static uint32_t le32(const unsigned char *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static unsigned le16(const unsigned char *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
-static uint64_t le64(const unsigned char *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
 
 static circa_status fail(circa_audio_reader *r, circa_status st, const char *fmt, const char *a) {
     return circa__say(r->err, sizeof r->err, st, fmt, a);
@@ -67,12 +63,12 @@ typedef struct wav_fmt {
 static circa_status parse_fmt(circa_audio_reader *r, const unsigned char *p, uint32_t size,
                               wav_fmt *f) {
     if (size < 16) return fail(r, CIRCA_E_FORMAT, "%s", "WAV fmt chunk too short");
-    f->tag = le16(p);
-    f->channels = le16(p + 2);
-    f->rate = le32(p + 4);
-    f->block_align = le16(p + 12);
-    f->bits = le16(p + 14);
-    if (f->tag == 0xFFFE && size >= 40) f->tag = le16(p + 24); /* WAVE_FORMAT_EXTENSIBLE */
+    f->tag = circa__get16(p);
+    f->channels = circa__get16(p + 2);
+    f->rate = circa__get32(p + 4);
+    f->block_align = circa__get16(p + 12);
+    f->bits = circa__get16(p + 14);
+    if (f->tag == 0xFFFE && size >= 40) f->tag = circa__get16(p + 24); /* WAVE_FORMAT_EXTENSIBLE */
     circa_status st = circa__audio_check(f->rate, f->channels, r->err, sizeof r->err);
     if (st != CIRCA_OK) return st;
     int ok = (f->tag == 1 && f->bits >= 1 && f->bits <= 32) ||
@@ -128,7 +124,7 @@ static circa_status open_wav_stream(circa_audio_reader *r, int rf64, int is_pipe
         if (circa__bstream_read(&r->bs, h, 8) < 8)
             return fail(r, r->bs.err ? CIRCA_E_IO : CIRCA_E_FORMAT, "%s",
                         r->bs.err ? strerror(r->bs.err) : "truncated WAV header (no data chunk)");
-        uint32_t size = le32(h + 4);
+        uint32_t size = circa__get32(h + 4);
         if (memcmp(h, "data", 4) == 0) {
             if (!have_fmt) return fail(r, CIRCA_E_FORMAT, "%s", "WAV data chunk before fmt chunk");
             uint64_t left = size;
@@ -152,7 +148,7 @@ static circa_status open_wav_stream(circa_audio_reader *r, int rf64, int is_pipe
             if (st != CIRCA_OK) return st;
             have_fmt = 1;
         } else if (take >= 16) {
-            size64 = le64(body + 8);
+            size64 = circa__get64(body + 8);
         }
         circa_status st = skip_chunk(r, size - take);
         if (st != CIRCA_OK) return st;

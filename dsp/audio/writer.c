@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sndfile.h>
 #include "audio_internal.h"
+#include "../../codecs/common/le_bytes.h"
 
 #define BYTE_BLOCK (64u << 10) /* packed PCM write granularity */
 #define INT_BLOCK 16384u       /* samples per libsndfile integer write */
@@ -136,14 +137,6 @@ static circa_status open_sndfile(circa_audio_writer *w, int is_pipe) {
     return CIRCA_OK;
 }
 
-static void put32(unsigned char *p, uint32_t v) {
-    for (int k = 0; k < 4; k++) p[k] = (unsigned char)(v >> (8 * k));
-}
-static void put16(unsigned char *p, unsigned v) {
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-}
-
 /* The canonical 44-byte header (46 for float: fmt gains cbSize = 0), with
  * the RIFF and data sizes 0xFFFFFFFF: "unknown, read to the end". */
 static circa_status write_wav_header(circa_audio_writer *w) {
@@ -154,22 +147,22 @@ static circa_status write_wav_header(circa_audio_writer *w) {
     if (byte_rate > 0xFFFFFFFFu)
         return fail(w, CIRCA_E_UNSUPPORTED, "%s", "too many bytes per second for a WAV header");
     memcpy(h, "RIFF", 4);
-    put32(h + 4, 0xFFFFFFFFu);
+    circa__put32(h + 4, 0xFFFFFFFFu);
     memcpy(h + 8, "WAVEfmt ", 8);
-    put32(h + 16, fmt_size);
-    put16(h + 20, is_float ? 3 : 1);
-    put16(h + 22, w->info.channels);
-    put32(h + 24, w->info.rate);
-    put32(h + 28, (uint32_t)byte_rate);
-    put16(h + 32, (unsigned)w->frame_bytes);
-    put16(h + 34, w->lay.bytes * 8);
+    circa__put32(h + 16, fmt_size);
+    circa__put16(h + 20, is_float ? 3 : 1);
+    circa__put16(h + 22, w->info.channels);
+    circa__put32(h + 24, w->info.rate);
+    circa__put32(h + 28, (uint32_t)byte_rate);
+    circa__put16(h + 32, (unsigned)w->frame_bytes);
+    circa__put16(h + 34, w->lay.bytes * 8);
     size_t at = 36;
     if (is_float) {
-        put16(h + at, 0);
+        circa__put16(h + at, 0);
         at += 2;
     }
     memcpy(h + at, "data", 4);
-    put32(h + at + 4, 0xFFFFFFFFu);
+    circa__put32(h + at + 4, 0xFFFFFFFFu);
     if (write_all(w, h, at + 8) != 0) return fail(w, CIRCA_E_IO, "%s", strerror(w->verr));
     return CIRCA_OK;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "circa/nn.h"
+#include "../../codecs/common/le_bytes.h"
 
 #define W_MAGIC "CIRCA-NN"
 #define W_HEADER 24
@@ -20,13 +21,6 @@ struct circa_nn_weights {
     void *blk; /* names and data of all records */
 };
 
-static void put32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 /* Printable ASCII without spaces, 1..NAME_MAX-1 bytes: names appear in
  * diagnostics and docs, so keep them plain. */
@@ -72,10 +66,10 @@ circa_status circa_nn_weights_encode(const circa_nn_record *recs, size_t n, uint
     uint8_t *b = malloc((size_t)total), *p = b;
     if (!b) return CIRCA_E_NOMEM;
     memcpy(p, W_MAGIC, 8);
-    put32(p + 8, CIRCA_NN_WEIGHTS_VERSION);
-    put32(p + 12, (uint32_t)n);
-    put32(p + 16, (uint32_t)total);
-    put32(p + 20, (uint32_t)(total >> 32));
+    circa__put32(p + 8, CIRCA_NN_WEIGHTS_VERSION);
+    circa__put32(p + 12, (uint32_t)n);
+    circa__put32(p + 16, (uint32_t)total);
+    circa__put32(p + 20, (uint32_t)(total >> 32));
     p += W_HEADER;
     for (size_t i = 0; i < n; i++) {
         const circa_nn_record *r = &recs[i];
@@ -86,16 +80,16 @@ circa_status circa_nn_weights_encode(const circa_nn_record *recs, size_t n, uint
         p[3] = (uint8_t)r->ndim;
         memcpy(p + 4, r->name, nl);
         p += 4 + nl;
-        for (int d = 0; d < r->ndim; d++, p += 4) put32(p, (uint32_t)r->shape[d]);
+        for (int d = 0; d < r->ndim; d++, p += 4) circa__put32(p, (uint32_t)r->shape[d]);
         uint64_t ne = shape_elems(r->ndim, r->shape);
         const uint8_t *src = r->data;
         for (uint64_t e = 0; e < ne; e++, p += 4) { /* host words to little-endian */
             uint32_t v;
             memcpy(&v, src + 4 * e, 4);
-            put32(p, v);
+            circa__put32(p, v);
         }
     }
-    put32(p, (uint32_t)crc32(0L, b, (uInt)(p - b)));
+    circa__put32(p, (uint32_t)crc32(0L, b, (uInt)(p - b)));
     *buf = b;
     *len = (size_t)total;
     return CIRCA_OK;
@@ -140,7 +134,7 @@ static circa_status walk(const uint8_t *b, size_t body_end, uint32_t n, circa_nn
         if (body_end - pos < nl + 4 * (size_t)ndim) return CIRCA_E_FORMAT;
         if (!name_ok((const char *)b + pos, nl)) return CIRCA_E_FORMAT;
         size_t shape[CIRCA_NN_MAX_DIMS] = {0};
-        for (int d = 0; d < ndim; d++) shape[d] = get32(b + pos + nl + 4 * (size_t)d);
+        for (int d = 0; d < ndim; d++) shape[d] = circa__get32(b + pos + nl + 4 * (size_t)d);
         uint64_t ne = shape_elems(ndim, shape);
         if (!ne) return CIRCA_E_FORMAT;
         size_t hdr = nl + 4 * (size_t)ndim;
@@ -158,7 +152,7 @@ static circa_status walk(const uint8_t *b, size_t body_end, uint32_t n, circa_nn
             uint8_t *dst = store + data_at;
             const uint8_t *src = b + pos + hdr;
             for (uint64_t e = 0; e < ne; e++) {
-                uint32_t v = get32(src + 4 * e);
+                uint32_t v = circa__get32(src + 4 * e);
                 memcpy(dst + 4 * e, &v, 4);
             }
             r->name = name;
@@ -181,15 +175,15 @@ circa_status circa_nn_weights_parse(const void *buf, size_t len, circa_nn_weight
     const uint8_t *b = buf;
     if (len < 8 || memcmp(b, W_MAGIC, 8) != 0) return len < 8 ? CIRCA_E_TRUNCATED : CIRCA_E_FORMAT;
     if (len < W_HEADER + W_TRAILER) return CIRCA_E_TRUNCATED;
-    uint32_t version = get32(b + 8), n = get32(b + 12);
-    uint64_t total = get64(b + 16);
+    uint32_t version = circa__get32(b + 8), n = circa__get32(b + 12);
+    uint64_t total = circa__get64(b + 16);
     if (version != CIRCA_NN_WEIGHTS_VERSION) return CIRCA_E_VERSION;
     if (total < W_HEADER + W_TRAILER) return CIRCA_E_FORMAT;
     if (total >= W_MAX_FILE || n > W_MAX_RECORDS) return CIRCA_E_LIMIT;
     if (len < total) return CIRCA_E_TRUNCATED;
     if (len > total) return CIRCA_E_FORMAT;
     size_t body_end = (size_t)total - W_TRAILER;
-    if ((uint32_t)crc32(0L, b, (uInt)body_end) != get32(b + body_end)) return CIRCA_E_CHECKSUM;
+    if ((uint32_t)crc32(0L, b, (uInt)body_end) != circa__get32(b + body_end)) return CIRCA_E_CHECKSUM;
     size_t need;
     circa_status st = walk(b, body_end, n, NULL, NULL, &need);
     if (st != CIRCA_OK) return st;
