@@ -1,13 +1,16 @@
 /* test_records.c: the "pc" block codec (codecs/records): record-width
  * detection on synthetic tables, block round trips (with bytes before the
  * first record and after the last), the frame choosing it at level 9 where
- * it wins, and corrupt bodies and frames rejected without crashing. */
+ * it wins, columns coded as differences where that helps, and corrupt
+ * bodies and frames rejected without crashing. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 #include "circa/circa.h"
 #include "circa/codec.h"
 #include "../../codecs/records/records.h"
+
+static uint32_t u16le(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
 
 static uint64_t rng;
 static uint32_t rnd(uint32_t n) {
@@ -177,4 +180,45 @@ Test(records, corrupt_bodies_never_crash, .timeout = 120) {
         circa_block_decode(CIRCA_BLOCK_PC, 0, bad, len, back, n);
     }
     free(t), free(body), free(back), free(bad);
+}
+
+/* A log of little-endian numbers: a record counter (u32), a time stamp
+ * (u32, steps of 1-3), a drifting reading (u16), a status byte, a noisy
+ * u16 and a zero byte: 14 bytes a row. */
+static uint8_t *sensor_table(size_t n, uint64_t seed) {
+    rng = seed;
+    uint8_t *p = malloc(n * 14);
+    uint32_t t = 20000, x = 30000;
+    for (size_t r = 0; r < n; r++) {
+        uint8_t *q = p + r * 14;
+        t += 1 + rnd(3);
+        x = x + rnd(201) < 100 ? 0 : x + rnd(201) - 100;
+        uint32_t u = rnd(1000), fields[] = {(uint32_t)r, t};
+        for (int f = 0; f < 2; f++)
+            for (int b = 0; b < 4; b++) q[4 * f + b] = (uint8_t)(fields[f] >> (8 * b));
+        q[8] = (uint8_t)x, q[9] = (uint8_t)(x >> 8), q[10] = rnd(16) < 14 ? 1 : (uint8_t)rnd(256);
+        q[11] = (uint8_t)u, q[12] = (uint8_t)(u >> 8), q[13] = 0;
+    }
+    return p;
+}
+
+Test(records, counters_are_coded_as_differences, .timeout = 120) {
+    size_t R = 8000, n = R * 14;
+    uint8_t *t = sensor_table(R, 4), *body = malloc(n), *back = malloc(n), param, *c9, *c8;
+    size_t len;
+    cr_assert_eq(circa_block_encode(CIRCA_BLOCK_PC, 9, t, n, body, n, &len, &param), CIRCA_OK);
+    cr_assert_eq(u16le(body), 14);
+    uint32_t mask = body[6 + 2 * 14] | (uint32_t)body[7 + 2 * 14] << 8;
+    cr_expect(mask & 1, "the record counter's low byte is not differenced (mask %#x)", mask);
+    cr_expect(mask & (1u << 4), "the time stamp's low byte is not differenced (mask %#x)", mask);
+    cr_expect_not(mask & (1u << 13), "a constant column is differenced (mask %#x)", mask);
+    cr_assert_eq(circa_block_decode(CIRCA_BLOCK_PC, param, body, len, back, n), CIRCA_OK);
+    cr_assert(memcmp(t, back, n) == 0);
+    size_t l9 = compress_level(t, n, 9, &c9), l8 = compress_level(t, n, 8, &c8);
+    cr_expect_eq(first_block_type(c9, l9), CIRCA_BLOCK_PC, "pc %zu, cm %zu", len, l8);
+    cr_expect(l9 < l8, "pc frame %zu bytes, cm %zu", l9, l8);
+    /* Mask bits past the width are refused. */
+    body[7 + 2 * 14] |= 0x80;
+    cr_expect_neq(circa_block_decode(CIRCA_BLOCK_PC, 0, body, len, back, n), CIRCA_OK);
+    free(t), free(body), free(back), free(c9), free(c8);
 }
