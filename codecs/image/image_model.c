@@ -326,6 +326,9 @@ static circa_status pc_learn(plane_pc *p) {
 typedef struct pc_query {
     int on;           /* 0: no model yet */
     unsigned cluster; /* argmax_m of the root state's posterior; PCM without a model */
+    unsigned have;    /* s[0 .. have) computed: most samples stop at a small k */
+    const double *tail;
+    double w[PCM];
     double s[PC_KCAP + 1];
 } pc_query;
 
@@ -339,8 +342,8 @@ static inline double dot_m(const double *a, const double *b) {
 }
 
 /* w[m] = the product of the root children's messages, from five table
- * rows; then every tail sum at once (independent of the coded bits, so off
- * the coder's critical path). */
+ * rows, and the likeliest root state; the tail sums s[i] follow on demand
+ * (pc_tail), as the unary decisions reach them. */
 static void pc_begin(const plane_pc *p, const uint8_t *r, pc_query *q) {
     q->on = p->ready, q->cluster = PCM;
     if (!p->ready) return;
@@ -351,7 +354,7 @@ static void pc_begin(const plane_pc *p, const uint8_t *r, pc_query *q) {
     const double *wv = t + (T_W + r[V_W] * 8u + r[V_WW]) * PCM;
     const double *nv = t + (T_N + (r[V_N] * 8u + r[V_NW]) * 8u + r[V_NE]) * PCM;
     const double *tail = t + T_TAIL * PCM;
-    double w[PCM], best = -1;
+    double *w = q->w, best = -1;
     unsigned cl = 0;
     for (unsigned m = 0; m < PCM; m++) w[m] = a[m] * b[m] * c[m] * wv[m] * nv[m];
     for (unsigned m = 0; m < PCM; m++) { /* branchless: the winner is unpredictable */
@@ -361,15 +364,26 @@ static void pc_begin(const plane_pc *p, const uint8_t *r, pc_query *q) {
         best = gt ? v : best;
     }
     q->cluster = cl;
-    for (unsigned i = 0; i <= PC_KCAP; i++) q->s[i] = dot_m(w, tail + i * PCM);
+    q->tail = tail, q->have = 0;
+}
+
+/* s[i] = P(k >= i, context) up to the common factor (i <= PC_KCAP). */
+static inline double pc_tail(pc_query *q, unsigned i) {
+    while (q->have <= i) {
+        q->s[q->have] = dot_m(q->w, q->tail + q->have * PCM);
+        q->have++;
+    }
+    return q->s[i];
 }
 
 /* The mixer input for unary decision i: stretch of the PC's
  * P(k > i | k >= i, context) at 12 bits; 0 (no opinion) without a model or
  * past the cap. */
-static inline int pc_stretch(const coder *c, const pc_query *q, unsigned i) {
-    if (!q->on || i >= PC_KCAP || !(q->s[i] > 0)) return 0;
-    int p12 = (int)(q->s[i + 1] / q->s[i] * 4096.0 + 0.5);
+static inline int pc_stretch(const coder *c, pc_query *q, unsigned i) {
+    if (!q->on || i >= PC_KCAP) return 0;
+    double si = pc_tail(q, i), next = pc_tail(q, i + 1);
+    if (!(si > 0)) return 0;
+    int p12 = (int)(next / si * 4096.0 + 0.5);
     return c->stretch[p12 < 1 ? 1 : p12 > 4095 ? 4095 : p12];
 }
 
@@ -707,8 +721,9 @@ double circa_image__pc_prob(const circa_pc *pc, const uint8_t *rec, unsigned i) 
     pc_tables(&p); /* reads the circuit only */
     pc_query q;
     pc_begin(&p, rec, &q);
+    double r = pc_tail(&q, i + 1) / pc_tail(&q, i);
     free(p.tab);
-    return q.s[i + 1] / q.s[i];
+    return r;
 }
 
 static circa_status encode_planes(const circa_image *img, uint8_t **out, size_t *out_size, pc_probe *pr) {
