@@ -75,8 +75,7 @@ int circa__records_detect(const uint8_t *src, size_t n, uint32_t *width, uint32_
     int64_t top = 0;
     for (uint32_t d = 2; d <= dmax; d++) {
         uint32_t side = eq[d - 1] > eq[d + 1] ? eq[d - 1] : eq[d + 1];
-        int64_t x = (int64_t)eq[d] - side, noise = 4;
-        while (noise * noise < 16 * (int64_t)side) noise++; /* 4 sqrt(side), no libm */
+        int64_t x = (int64_t)eq[d] - side, noise = (int64_t)(4 * sqrt((double)side));
         excess[d] = x > noise + (int64_t)(s / 2048) ? x : 0;
         if (excess[d] > top) top = excess[d];
     }
