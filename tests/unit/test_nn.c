@@ -185,6 +185,54 @@ static float *copy_vec(const float *v, size_t n) {
     return r;
 }
 
+/* One layer's forward then backward pass (conv or transposed conv). */
+typedef circa_status (*layer_pass)(const void *c, int batch, int tin, const float *const in[7], float *y,
+                                   float *dx, float *dw, float *db);
+
+static circa_status conv_pass(const void *c, int batch, int tin, const float *const in[7], float *y, float *dx,
+                              float *dw, float *db) {
+    circa_status st = circa_nn_conv1d_forward(c, batch, tin, in[0], in[1], in[2], y);
+    return st != CIRCA_OK ? st : circa_nn_conv1d_backward(c, batch, tin, in[0], in[1], in[3], dx, dw, db);
+}
+
+static circa_status tconv_pass(const void *c, int batch, int tin, const float *const in[7], float *y, float *dx,
+                               float *dw, float *db) {
+    circa_status st = circa_nn_tconv1d_forward(c, batch, tin, in[0], in[1], in[2], y);
+    return st != CIRCA_OK ? st : circa_nn_tconv1d_backward(c, batch, tin, in[0], in[1], in[3], dx, dw, db);
+}
+
+/* Runs a layer at 1 and 3 threads (in: x, w, b, dy, then the dx, dw, db the
+ * gradients accumulate into), checks y, dx, dw, db (sizes[]) against the
+ * plain-loop reference want[] and the two runs against each other bit for
+ * bit; keep[] receives the 1-thread results (the caller frees them).
+ * Returns the largest relative error. */
+static double check_threads(const char *kind, size_t ci, layer_pass pass, const void *c, unsigned *threads,
+                            int batch, int tin, const float *const in[7], const float *const want[4],
+                            const size_t sizes[4], float *keep[4]) {
+    double worst = 0;
+    for (unsigned th = 1; th <= 3; th += 2) {
+        *threads = th;
+        float *out[4] = {zeros(sizes[0]), copy_vec(in[4], sizes[1]), copy_vec(in[5], sizes[2]),
+                         copy_vec(in[6], sizes[3])};
+        cr_assert_eq(pass(c, batch, tin, in, out[0], out[1], out[2], out[3]), CIRCA_OK);
+        for (int q = 0; q < 4; q++) {
+            double e = rel_err(out[q], want[q], sizes[q]);
+            cr_expect(e < FAST_TOL, "%s case %zu threads %u tensor %d: %g", kind, ci, th, q, e);
+            worst = fmax(worst, e);
+        }
+        for (int q = 0; q < 4; q++) {
+            if (th == 1) {
+                keep[q] = out[q];
+                continue;
+            }
+            cr_expect_arr_eq(out[q], keep[q], sizes[q] * sizeof *out[q], "%s case %zu: tensor %d differs with threads",
+                             kind, ci, q);
+            free(out[q]);
+        }
+    }
+    return worst;
+}
+
 Test(nn, conv1d_fast_paths_match_plain_loops) {
     typedef struct { circa_nn_conv1d c; int batch, tin; } shape;
     static const shape cases[] = {
@@ -220,27 +268,10 @@ Test(nn, conv1d_fast_paths_match_plain_loops) {
         ref_conv(&c, batch, tin, tout, x, w, b, dy, ry, rdx, rdw, rdb);
         float *ey = plus(NULL, ry, ny), *edx = plus(dx0, rdx, nx), *edw = plus(dw0, rdw, nw);
         float *edb = plus(db0, rdb, nb);
-        float *keep[4] = {NULL, NULL, NULL, NULL};
-        for (unsigned th = 1; th <= 3; th += 2) {
-            c.threads = th;
-            float *y = zeros(ny), *dx = copy_vec(dx0, nx), *dw = copy_vec(dw0, nw), *db = copy_vec(db0, nb);
-            cr_assert_eq(circa_nn_conv1d_forward(&c, batch, tin, x, w, b, y), CIRCA_OK);
-            cr_assert_eq(circa_nn_conv1d_backward(&c, batch, tin, x, w, dy, dx, dw, db), CIRCA_OK);
-            double e[4] = {rel_err(y, ey, ny), rel_err(dx, edx, nx), rel_err(dw, edw, nw), rel_err(db, edb, nb)};
-            for (int q = 0; q < 4; q++) {
-                cr_expect(e[q] < FAST_TOL, "conv case %zu threads %u tensor %d: %g", ci, th, q, e[q]);
-                worst = fmax(worst, e[q]);
-            }
-            if (th == 1) {
-                keep[0] = y, keep[1] = dx, keep[2] = dw, keep[3] = db;
-                continue;
-            }
-            cr_expect_arr_eq(y, keep[0], ny * sizeof *y, "conv case %zu: y differs with threads", ci);
-            cr_expect_arr_eq(dx, keep[1], nx * sizeof *y, "conv case %zu: dx differs with threads", ci);
-            cr_expect_arr_eq(dw, keep[2], nw * sizeof *y, "conv case %zu: dw differs with threads", ci);
-            cr_expect_arr_eq(db, keep[3], nb * sizeof *y, "conv case %zu: db differs with threads", ci);
-            free(y); free(dx); free(dw); free(db);
-        }
+        float *keep[4];
+        const float *in[7] = {x, w, b, dy, dx0, dw0, db0}, *want[4] = {ey, edx, edw, edb};
+        size_t sizes[4] = {ny, nx, nw, nb};
+        worst = fmax(worst, check_threads("conv", ci, conv_pass, &c, &c.threads, batch, tin, in, want, sizes, keep));
         /* Gradients requested one at a time give the same bits. */
         float *dw2 = copy_vec(dw0, nw), *db2 = copy_vec(db0, nb), *dx2 = copy_vec(dx0, nx);
         cr_assert_eq(circa_nn_conv1d_backward(&c, batch, tin, x, w, dy, NULL, dw2, NULL), CIRCA_OK);
@@ -278,27 +309,10 @@ Test(nn, tconv1d_fast_paths_match_plain_loops) {
         ref_tconv(&c, batch, tin, tout, x, w, b, dy, ry, rdx, rdw, rdb);
         float *ey = plus(NULL, ry, ny), *edx = plus(dx0, rdx, nx), *edw = plus(dw0, rdw, nw);
         float *edb = plus(db0, rdb, nb);
-        float *keep[4] = {NULL, NULL, NULL, NULL};
-        for (unsigned th = 1; th <= 3; th += 2) {
-            c.threads = th;
-            float *y = zeros(ny), *dx = copy_vec(dx0, nx), *dw = copy_vec(dw0, nw), *db = copy_vec(db0, nb);
-            cr_assert_eq(circa_nn_tconv1d_forward(&c, batch, tin, x, w, b, y), CIRCA_OK);
-            cr_assert_eq(circa_nn_tconv1d_backward(&c, batch, tin, x, w, dy, dx, dw, db), CIRCA_OK);
-            double e[4] = {rel_err(y, ey, ny), rel_err(dx, edx, nx), rel_err(dw, edw, nw), rel_err(db, edb, nb)};
-            for (int q = 0; q < 4; q++) {
-                cr_expect(e[q] < FAST_TOL, "tconv case %zu threads %u tensor %d: %g", ci, th, q, e[q]);
-                worst = fmax(worst, e[q]);
-            }
-            if (th == 1) {
-                keep[0] = y, keep[1] = dx, keep[2] = dw, keep[3] = db;
-                continue;
-            }
-            cr_expect_arr_eq(y, keep[0], ny * sizeof *y, "tconv case %zu: y differs with threads", ci);
-            cr_expect_arr_eq(dx, keep[1], nx * sizeof *y, "tconv case %zu: dx differs with threads", ci);
-            cr_expect_arr_eq(dw, keep[2], nw * sizeof *y, "tconv case %zu: dw differs with threads", ci);
-            cr_expect_arr_eq(db, keep[3], nb * sizeof *y, "tconv case %zu: db differs with threads", ci);
-            free(y); free(dx); free(dw); free(db);
-        }
+        float *keep[4];
+        const float *in[7] = {x, w, b, dy, dx0, dw0, db0}, *want[4] = {ey, edx, edw, edb};
+        size_t sizes[4] = {ny, nx, nw, nb};
+        worst = fmax(worst, check_threads("tconv", ci, tconv_pass, &c, &c.threads, batch, tin, in, want, sizes, keep));
         for (int q = 0; q < 4; q++) free(keep[q]);
         free(x); free(w); free(b); free(dy); free(dx0); free(dw0); free(db0);
         free(ry); free(rdx); free(rdw); free(rdb); free(ey); free(edx); free(edw); free(edb);
