@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "circa/nn.h"
+#include "nn_hot.h"
 
 /* ---- a tiny parallel-for -------------------------------------------------- */
 typedef void (*row_fn)(const void *ctx, int row);
@@ -96,14 +97,6 @@ static inline __attribute__((always_inline)) v8 ld8(const float *p) {
 /* Stores a v8 variable (a macro: a v8 passed by value draws ABI notes). */
 #define st8(p, v) memcpy((p), &(v), sizeof(v8))
 
-/* Runtime dispatch needs gcc >= 11 (x86-64-v4) and glibc's ifuncs; ASan
- * builds skip it (resolvers run before the sanitizer is up). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && \
-    defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-#define NN_HOT __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define NN_HOT
-#endif
 
 /* c[m][0..n) = init + sum_k a[m*lda + k] * b[k*ldb + 0..n) for m < mr (1..4),
  * in the order above; init is c[m][t] itself (a gradient so far) when `set`

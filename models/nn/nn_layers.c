@@ -5,18 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "circa/nn.h"
+#include "nn_hot.h"
 
 /* The norm loops are memory-bound passes; where the CPU has them, AVX2 or
- * AVX-512 clones (runtime dispatch) move more per instruction. Same
- * arithmetic in every clone: no FMA (-ffp-contract=off), no reassociation.
- * Runtime dispatch needs gcc >= 11 (x86-64-v4) and glibc's ifuncs; ASan
- * builds skip it (resolvers run before the sanitizer is up). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && \
-    defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-#define NN_HOT __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define NN_HOT
-#endif
+ * AVX-512 clones (NN_HOT, nn_hot.h) move more per instruction. */
 
 /* ---- gLN ------------------------------------------------------------------- */
 /* Sums run in double over eight fixed lanes (element i goes to lane i % 8,
