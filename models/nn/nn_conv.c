@@ -97,7 +97,6 @@ static inline __attribute__((always_inline)) v8 ld8(const float *p) {
 /* Stores a v8 variable (a macro: a v8 passed by value draws ABI notes). */
 #define st8(p, v) memcpy((p), &(v), sizeof(v8))
 
-
 /* c[m][0..n) = init + sum_k a[m*lda + k] * b[k*ldb + 0..n) for m < mr (1..4),
  * in the order above; init is c[m][t] itself (a gradient so far) when `set`
  * is NULL, else set[m] (a bias, or 0). */
