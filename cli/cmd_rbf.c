@@ -20,7 +20,7 @@
 static void rbf_usage(FILE *out) {
     fprintf(out,
             "usage: circa rbf fit [IN.png] [-o F.rbf] [options]\n"
-            "       circa rbf render [F.rbf] [-o OUT.png] [--size WxH | --scale S] [-T N]\n"
+            "       circa rbf render [F.rbf] [-o OUT.png] [--size WxH | --scale S] [-T N] [--gpu]\n"
             "       circa rbf info [F.rbf]\n"
             "\n"
             "fit learns an RBF field (NeuRBF: adaptive kernels, sinusoidal composition,\n"
@@ -40,6 +40,8 @@ static void rbf_usage(FILE *out) {
             "  --bpp B           lossy field codec: choose the size and the step to reach\n"
             "                    about B bits per pixel (see docs/rbf.md)\n"
             "  --seed N  -T N  -f (overwrite)  -q (no progress)\n"
+            "  --gpu             fit (or render) on CUDA device 0: not bit-reproducible,\n"
+            "                    same quality (docs/rbf.md); not with --bpp\n"
             "\n"
             "Progress (step, PSNR, seconds) goes to stderr.\n"
             "Exit status: 0 ok, 1 usage error, 2 data or I/O error.\n");
@@ -47,7 +49,7 @@ static void rbf_usage(FILE *out) {
 
 typedef struct rbf_args {
     const char *in, *out;
-    int force, quiet;
+    int force, quiet, gpu;
     unsigned threads;
     uint32_t size_w, size_h;
     double scale, quant, bpp;
@@ -133,6 +135,8 @@ static int parse(int argc, char **argv, rbf_args *a) {
             return EXIT_OK;
         } else if (!strcmp(s, "-f")) {
             a->force = 1;
+        } else if (!strcmp(s, "--gpu")) {
+            a->gpu = 1;
         } else if (!strcmp(s, "-q")) {
             a->quiet = 1;
         } else if (!strcmp(s, "-o")) {
@@ -155,6 +159,7 @@ static int parse(int argc, char **argv, rbf_args *a) {
     }
     if (!a->in) a->in = "-";
     if (a->out && !strcmp(a->out, "-")) a->out = NULL;
+    if (a->gpu && a->bpp > 0) return cli_usage_error(NAME, "--gpu does not combine with --bpp", NULL);
     a->cfg.threads = a->threads;
     return -1;
 }
@@ -230,10 +235,15 @@ static int cmd_fit(rbf_args *a) {
     if (!a->quiet) cfg.progress = show_progress, cfg.progress_ctx = &cfg;
     circa_rbf *f = NULL;
     double q = a->quant;
-    circa_status st = a->bpp > 0 ? circa_rbf_fit_rate(img, &cfg, a->bpp, &f, &q) : circa_rbf_fit(img, &cfg, &f);
+    circa_status st = a->bpp > 0 ? circa_rbf_fit_rate(img, &cfg, a->bpp, &f, &q)
+                      : a->gpu   ? circa_rbf_fit_cuda(img, &cfg, &f)
+                                 : circa_rbf_fit(img, &cfg, &f);
     if (st != CIRCA_OK) {
-        cli_error(shown(a->in), "cannot fit a field: %s%s", circa_strerror(st),
-                  st == CIRCA_E_PARAM ? " (budget too small, or training diverged)" : "");
+        if (a->gpu && st == CIRCA_E_UNSUPPORTED) cli_error(shown(a->in), "--gpu: this build has no CUDA support");
+        else if (a->gpu && st == CIRCA_E_DEVICE) cli_error(shown(a->in), "--gpu: no usable CUDA device, or a CUDA error");
+        else
+            cli_error(shown(a->in), "cannot fit a field: %s%s", circa_strerror(st),
+                      st == CIRCA_E_PARAM ? " (budget too small, or training diverged)" : "");
         circa_image_free(img);
         return EXIT_DATA;
     }
@@ -267,7 +277,8 @@ static int cmd_render(rbf_args *a) {
     if (h < 1) h = 1;
     circa_image *img = NULL;
     circa_status st = w * h > CIRCA_IMAGE_MAX_PIXELS ? CIRCA_E_LIMIT
-                                                     : circa_rbf_render(f, (uint32_t)w, (uint32_t)h, a->threads, &img);
+                      : a->gpu ? circa_rbf_render_cuda(f, (uint32_t)w, (uint32_t)h, &img)
+                               : circa_rbf_render(f, (uint32_t)w, (uint32_t)h, a->threads, &img);
     circa_rbf_free(f);
     uint8_t *png = NULL;
     size_t n = 0;

@@ -26,6 +26,7 @@
 
 #include "circa/circa.h"
 
+#include "cuda_common.cuh"
 #include "rbf.h"
 
 struct circa_cuda_rbf {
@@ -352,61 +353,9 @@ __global__ void adam_kernel(size_t total, size_t split, float *__restrict__ th,
 
 // ---- host side -------------------------------------------------------------
 
-pthread_mutex_t launch_lock = PTHREAD_MUTEX_INITIALIZER;
-
-int status_of(cudaError_t err)
-{
-    if (err == cudaSuccess)
-        return CIRCA_OK;
-    return err == cudaErrorMemoryAllocation ? CIRCA_E_NOMEM : CIRCA_E_DEVICE;
-}
-
 unsigned blocks_for(size_t n)
 {
-    size_t want = (n + threads_per_block - 1) / threads_per_block;
-    return want > blocks_max ? blocks_max : want < 1 ? 1u : (unsigned)want;
-}
-
-// Takes the lock and makes `device` current; *prev receives the caller's.
-cudaError_t enter(int device, int *prev)
-{
-    pthread_mutex_lock(&launch_lock);
-    *prev = 0;
-    cudaError_t err = cudaGetDevice(prev);
-    if (err == cudaSuccess)
-        err = cudaSetDevice(device);
-    return err;
-}
-
-// Restores the caller's device, releases the lock; returns err's status.
-int leave(int prev, cudaError_t err)
-{
-    cudaSetDevice(prev);
-    pthread_mutex_unlock(&launch_lock);
-    return status_of(err);
-}
-
-template <typename T> cudaError_t dev_alloc(T **p, size_t count)
-{
-    *p = nullptr;
-    return cudaMalloc((void **)p, (count ? count : 1) * sizeof(T));
-}
-
-template <typename T> cudaError_t upload(T *dst, const T *src, size_t count)
-{
-    return count ? cudaMemcpy(dst, src, count * sizeof(T), cudaMemcpyHostToDevice) : cudaSuccess;
-}
-
-template <typename T> cudaError_t download(T *dst, const T *src, size_t count)
-{
-    return count ? cudaMemcpy(dst, src, count * sizeof(T), cudaMemcpyDeviceToHost) : cudaSuccess;
-}
-
-// Launch status, then completion.
-cudaError_t finish(void)
-{
-    cudaError_t err = cudaGetLastError();
-    return err != cudaSuccess ? err : cudaDeviceSynchronize();
+    return blocks_for(n, threads_per_block, blocks_max);
 }
 
 void free_points(circa_cuda_rbf *d)
