@@ -5,6 +5,13 @@
  *
  *   nn_speed [-T THREADS] [-n REPS] [--step-only] [--ops-only] [--causal]
  *            [--batch B] [--seconds S]
+ *   nn_speed --infer [--gpu] [--big] [-T THREADS] [-n REPS] [--causal] [--seconds S]
+ *
+ * --infer times inference only (circa_tasnet_forward, batch 1, S seconds,
+ * default 8): on the CPU, or with --gpu on CUDA device 0 (host-to-device
+ * and back included), at the shipped size or, with --big, tasnet.h's
+ * default (N 128, L 16, B 64, H 256, Sc 64, P 3, X 8, R 3: 1.27M
+ * parameters). It prints the median and the real-time factor.
  *
  * Prints one line per measurement: "circa T=<threads> <what> median_ms <m>
  * min_ms <m> reps <n>". Times are wall-clock medians over REPS runs (after
@@ -119,10 +126,41 @@ static void bench_tconv(const char *name, circa_nn_tconv1d c, int batch, int tin
     free(x), free(w), free(dy), free(y), free(dx), free(dw), free(tf), free(tb);
 }
 
+/* Inference of one batch-1 signal of t samples: median ms and RTF. */
+static int bench_infer(circa_tasnet_config cfg, int gpu, double seconds, int reps) {
+    int t = (int)(seconds * 8000);
+    t -= (t - cfg.L) % (cfg.L / 2);
+    circa_tasnet *net;
+    CHECK(circa_tasnet_create(&cfg, 1, &net));
+    if (gpu) {
+        const char *why = NULL;
+        if (circa_tasnet_use_cuda(net, 1, &why) != CIRCA_OK) {
+            fprintf(stderr, "nn_speed: no GPU inference: %s\n", why ? why : "?");
+            circa_tasnet_free(net);
+            return 2;
+        }
+    }
+    float *mix = rvec((size_t)t), *est = zvec((size_t)cfg.C * t);
+    double *tf = malloc((size_t)reps * sizeof *tf);
+    for (int r = -1; r < reps; r++) {
+        double t0 = now();
+        CHECK(circa_tasnet_forward(net, 1, t, mix, est));
+        if (r >= 0) tf[r] = now() - t0;
+    }
+    char what[96];
+    snprintf(what, sizeof what, "infer %s %.0f s %s", cfg.H == 256 ? "1.27M" : "small", seconds,
+             gpu ? "GPU" : "CPU");
+    report(cfg.threads, what, tf, reps);
+    printf("circa T=%u %-28s rtf %.5f\n", cfg.threads, what, tf[reps / 2] / seconds);
+    free(mix), free(est), free(tf);
+    circa_tasnet_free(net);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     unsigned threads = 1;
-    int reps = 5, step = 1, ops = 1, causal = 0, batch = 4;
-    double seconds = 2.0;
+    int reps = 5, step = 1, ops = 1, causal = 0, batch = 4, infer = 0, gpu = 0, big = 0;
+    double seconds = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-T") && i + 1 < argc) threads = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "-n") && i + 1 < argc) reps = atoi(argv[++i]);
@@ -131,15 +169,28 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--step-only")) ops = 0;
         else if (!strcmp(argv[i], "--ops-only")) step = 0;
         else if (!strcmp(argv[i], "--causal")) causal = 1;
+        else if (!strcmp(argv[i], "--infer")) infer = 1;
+        else if (!strcmp(argv[i], "--gpu")) gpu = 1;
+        else if (!strcmp(argv[i], "--big")) big = 1;
         else {
             fprintf(stderr, "usage: nn_speed [-T THREADS] [-n REPS] [--step-only] [--ops-only] "
-                            "[--causal] [--batch B] [--seconds S]\n");
+                            "[--causal] [--batch B] [--seconds S]\n"
+                            "       nn_speed --infer [--gpu] [--big] [-T THREADS] [-n REPS] "
+                            "[--causal] [--seconds S]\n");
             return 1;
         }
     }
+    if (seconds == 0) seconds = infer ? 8.0 : 2.0;
     if (reps < 1 || batch < 1 || seconds <= 0) return 1;
     /* The shipped small models' config (models/separate-recipe.sh). */
     circa_tasnet_config cfg = {64, 16, 64, 128, 64, 3, 6, 2, 2, causal, threads};
+    if (infer) {
+        if (big) {
+            cfg = circa_tasnet_config_default();
+            cfg.causal = causal, cfg.threads = threads;
+        }
+        return bench_infer(cfg, gpu, seconds, reps);
+    }
     int t = (int)(seconds * 8000);
     t -= (t - cfg.L) % (cfg.L / 2);
     int k = circa_tasnet_frames(&cfg, t);

@@ -8,6 +8,7 @@
  *   3. forward and backward   circa_tasnet_forward, circa_tasnet_backward
  *   4. files                  circa_tasnet_save, circa_tasnet_load
  *   5. streaming (causal)     circa_tasnet_stream_*
+ *   6. GPU inference          circa_tasnet_use_cuda, circa_tasnet_on_cuda
  *
  * A worked example: one training step (error handling elided):
  *
@@ -132,6 +133,24 @@ CIRCA_API circa_status circa_tasnet_stream_push(circa_tasnet_stream *s, const fl
  * new signal. A signal of t samples, (t - L) % S == 0, takes t/S pushes and
  * one flush and yields t samples per source. */
 CIRCA_API circa_status circa_tasnet_stream_flush(circa_tasnet_stream *s, float *out, int *nout);
+
+/* ---- 6. GPU inference (CUDA) ------------------------------------------------------ */
+/* Moves inference to CUDA device 0 (on != 0), or back to the CPU (on == 0).
+ * While on, circa_tasnet_forward runs on the GPU (cuda/tasnet.cu: cuBLAS
+ * for the 1x1 convolutions and the decoder, kernels for the rest) with the
+ * weights as they were at this call (call again after changing them); it
+ * keeps no activations, so circa_tasnet_backward returns CIRCA_E_STATE:
+ * training stays on the CPU. Its result equals the CPU's to float rounding,
+ * not bit for bit. Streams (section 5) always run on the CPU. cuBLAS is
+ * loaded at run time ($CIRCA_CUBLAS may name it).
+ * CIRCA_E_UNSUPPORTED in a build without CUDA; CIRCA_E_DEVICE when no
+ * device is usable or cuBLAS cannot be loaded, CIRCA_E_NOMEM; *why (may be
+ * NULL) then receives a static one-line reason. On failure the model stays
+ * on the CPU. circa_tasnet_forward returns CIRCA_E_DEVICE for a CUDA error
+ * while on. */
+CIRCA_API circa_status circa_tasnet_use_cuda(circa_tasnet *net, int on, const char **why);
+/* 1 while the model's inference runs on a GPU, else 0. */
+CIRCA_API int circa_tasnet_on_cuda(const circa_tasnet *net);
 
 #ifdef __cplusplus
 }

@@ -135,6 +135,7 @@ static void free_acts(acts *a) {
 
 void circa_tasnet_free(circa_tasnet *net) {
     if (!net) return;
+    circa_tasnet__cuda_release(net);
     for (size_t i = 0; i < net->np; i++) circa_nn_param_release(&net->ps[i]);
     free(net->ps);
     free(net->blocks);
@@ -291,6 +292,7 @@ circa_status circa_tasnet_forward(circa_tasnet *net, int batch, int t, const flo
     int k = circa_tasnet_frames(c, t);
     if (!k) return CIRCA_E_PARAM;
     net->have_acts = 0;
+    if (net->gpu) return circa_tasnet__forward_cuda(net, batch, t, k, mix, est);
     circa_status st = ensure_acts(net, batch, t, k);
     if (st != CIRCA_OK) return st;
     acts *a = &net->a;

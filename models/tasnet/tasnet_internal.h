@@ -33,6 +33,13 @@ struct circa_tasnet {
     int nblocks;
     acts a;
     int have_acts;
+    struct circa_cuda_tasnet *gpu; /* non-NULL while inference runs on a GPU (section 6) */
 };
+
+/* The GPU hooks (cuda/tasnet_host.c, or cuda/tasnet_fallback.c without
+ * CUDA): the forward pass on net->gpu, and closing it (accepts none). */
+circa_status circa_tasnet__forward_cuda(circa_tasnet *net, int batch, int t, int frames,
+                                        const float *mix, float *est);
+void circa_tasnet__cuda_release(circa_tasnet *net);
 
 #endif

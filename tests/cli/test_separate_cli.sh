@@ -32,6 +32,17 @@ if have sox; then
     expect 0 "two -o" "$CIRCA" separate --model c.cnn in.wav -o s1.wav -o s2.wav
     [ "$(info s1.wav c)" = 1 ] && [ "$(info s2.wav s)" = 24000 ] && ok || bad "two -o: mono files of the input's length"
     expect 2 "existing -o" "$CIRCA" separate --model c.cnn in.wav -o s1.wav -o s2.wav
+    # --gpu: the CPU's result to float rounding where circa sees a device, else a refusal
+    if "$CIRCA" -v --version 2>/dev/null | grep -q "^CUDA device 0"; then
+        expect 0 "GPU separate" "$CIRCA" separate --gpu --model g.cnn in.wav -o gpu.wav
+        "$CIRCA" separate --model g.cnn in.wav -o cpu.wav 2>/dev/null
+        "$CIRCA" stats gpu.wav --ref cpu.wav > st.txt 2>&1
+        awk '/^snr:/ { exit !($2 == "inf" || $2 > 80) }' st.txt && ok || bad "GPU output matches the CPU's: $(cat st.txt)"
+    else
+        expect 2 "GPU separate without a device" "$CIRCA" separate --gpu --model g.cnn in.wav -o gpu.wav
+        err_is "^circa: separate: --gpu: " "GPU refusal message"
+        [ ! -e gpu.wav ] && ok || bad "no output without a device"
+    fi
     # Interrupted with two -o: neither partial output may stay behind.
     sox -n -r 8000 -c 1 -b 16 long.wav synth 900 sine 300
     "$CIRCA" separate --model c.cnn long.wav -o k1.wav -o k2.wav 2>/dev/null &

@@ -4,6 +4,7 @@
 #include "nn_fixtures.h"
 
 
+#include "circa/cuda.h"
 #include "circa/tasnet.h"
 
 /* Runs the fixture model `tag` forward and backward (PIT SI-SNR loss on the
@@ -276,4 +277,109 @@ Test(tasnet, streaming_matches_batch_forward) {
     cr_expect_null(st);
     circa_tasnet_free(net);
     free(mix); free(est); free(got);
+}
+
+/* ---- GPU inference (section 6) ------------------------------------------------ */
+/* Without a device (or a CUDA build) moving a model to the GPU is refused
+ * with a reason, and the model keeps working on the CPU. */
+Test(tasnet, gpu_refused_without_a_device) {
+    if (circa_cuda_available()) cr_skip_test("a CUDA device is present");
+    circa_tasnet_config cfg = tiny(0);
+    circa_tasnet *net;
+    cr_assert_eq(circa_tasnet_create(&cfg, 3, &net), CIRCA_OK);
+    const char *why = NULL;
+    circa_status st = circa_tasnet_use_cuda(net, 1, &why);
+    cr_expect_eq(st, circa_cuda_compiled() ? CIRCA_E_DEVICE : CIRCA_E_UNSUPPORTED, "status %d", (int)st);
+    cr_assert_not_null(why);
+    cr_expect_gt(strlen(why), 0);
+    cr_expect_eq(circa_tasnet_on_cuda(net), 0);
+    cr_expect_eq(circa_tasnet_use_cuda(net, 0, NULL), CIRCA_OK);
+    cr_expect_eq(circa_tasnet_use_cuda(NULL, 1, NULL), CIRCA_E_PARAM);
+    int t = 82;
+    float *mix = rand_vec((size_t)t), *est = zeros(2 * (size_t)t);
+    cr_expect_eq(circa_tasnet_forward(net, 1, t, mix, est), CIRCA_OK);
+    circa_tasnet_free(net);
+    free(mix); free(est);
+}
+
+/* One model, CPU then GPU then CPU again: the GPU's output within 1e-4 of
+ * the CPU's (rel_err), backward refused while on the GPU, and the CPU's
+ * output unchanged (bit for bit) after coming back. */
+static void gpu_vs_cpu(const char *what, circa_tasnet *net, int batch, int t) {
+    const circa_tasnet_config *cfg = circa_tasnet_get_config(net);
+    size_t ne = (size_t)batch * cfg->C * t;
+    float *mix = rand_vec((size_t)batch * t), *cpu = zeros(ne), *gpu = zeros(ne), *again = zeros(ne);
+    cr_assert_eq(circa_tasnet_forward(net, batch, t, mix, cpu), CIRCA_OK);
+    const char *why = NULL;
+    cr_assert_eq(circa_tasnet_use_cuda(net, 1, &why), CIRCA_OK, "%s: %s", what, why ? why : "?");
+    cr_assert_eq(circa_tasnet_on_cuda(net), 1);
+    for (int rep = 0; rep < 2; rep++) { /* the second reuses the session's buffers */
+        cr_assert_eq(circa_tasnet_forward(net, batch, t, mix, gpu), CIRCA_OK);
+        double e = rel_err(gpu, cpu, ne);
+        fprintf(stderr, "%s: GPU vs CPU rel err %.3g (batch %d, %d samples)\n", what, e, batch, t);
+        cr_expect(e < FIXTURE_TOL, "%s: %g", what, e);
+    }
+    cr_expect_eq(circa_tasnet_backward(net, gpu), CIRCA_E_STATE);
+    cr_assert_eq(circa_tasnet_use_cuda(net, 0, NULL), CIRCA_OK);
+    cr_assert_eq(circa_tasnet_forward(net, batch, t, mix, again), CIRCA_OK);
+    cr_expect_arr_eq(again, cpu, ne * sizeof *cpu, "%s: CPU result changed", what);
+    free(mix); free(cpu); free(gpu); free(again);
+}
+
+Test(tasnet, gpu_matches_cpu, .timeout = 300) {
+    if (!circa_cuda_available()) cr_skip_test("no CUDA device");
+    for (int causal = 0; causal < 2; causal++) {
+        /* the paper's default size; 2000 frames: cLN's scan spans many runs */
+        circa_tasnet_config cfg = circa_tasnet_config_default();
+        cfg.causal = causal;
+        cfg.threads = 2;
+        circa_tasnet *net;
+        cr_assert_eq(circa_tasnet_create(&cfg, 31 + causal, &net), CIRCA_OK);
+        gpu_vs_cpu(causal ? "default cLN" : "default gLN", net, 2, 16008);
+        gpu_vs_cpu(causal ? "default cLN, short" : "default gLN, short", net, 1, 88);
+        circa_tasnet_free(net);
+        /* odd sizes, P 5, four sources */
+        circa_tasnet_config odd = {24, 6, 10, 20, 12, 5, 3, 2, 4, causal, 1};
+        cr_assert_eq(circa_tasnet_create(&odd, 7, &net), CIRCA_OK);
+        gpu_vs_cpu(causal ? "odd cLN" : "odd gLN", net, 3, 903);
+        circa_tasnet_free(net);
+    }
+    /* the shipped models */
+    const char *models[] = {"separate-gln-small.cnn", "separate-cln-small.cnn"};
+    for (int i = 0; i < 2; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/models/%s", CIRCA_SOURCE_DIR, models[i]);
+        circa_tasnet *net;
+        cr_assert_eq(circa_tasnet_load(path, 2, &net), CIRCA_OK, "%s", path);
+        const circa_tasnet_config *c = circa_tasnet_get_config(net);
+        gpu_vs_cpu(models[i], net, 1, (c->L / 2) * 4000 + c->L / 2);
+        circa_tasnet_free(net);
+    }
+}
+
+/* The GPU against PyTorch's own output on the fixture models. */
+Test(tasnet, gpu_matches_torch) {
+    if (!circa_cuda_available()) cr_skip_test("no CUDA device");
+    const char *tags[] = {"tasnet_gln", "tasnet_cln"};
+    for (int i = 0; i < 2; i++) {
+        char file[64];
+        snprintf(file, sizeof file, "%s.cnn", tags[i]);
+        circa_nn_weights *mw = fixture_open(file);
+        snprintf(file, sizeof file, "%s_io.cnn", tags[i]);
+        circa_nn_weights *io = fixture_open(file);
+        circa_tasnet *net;
+        cr_assert_eq(circa_tasnet_from_weights(mw, 1, &net), CIRCA_OK);
+        cr_assert_eq(circa_tasnet_use_cuda(net, 1, NULL), CIRCA_OK);
+        const circa_nn_record *mr = circa_nn_weights_find(io, "mix");
+        int batch = (int)mr->shape[0], t = (int)mr->shape[1];
+        size_t ne = (size_t)batch * circa_tasnet_get_config(net)->C * t;
+        float *est = zeros(ne);
+        cr_assert_eq(circa_tasnet_forward(net, batch, t, mr->data, est), CIRCA_OK);
+        fprintf(stderr, "%s on the GPU: ", tags[i]);
+        check_rec(io, "est", est, ne);
+        free(est);
+        circa_tasnet_free(net); /* frees the GPU session too */
+        circa_nn_weights_free(mw);
+        circa_nn_weights_free(io);
+    }
 }
