@@ -134,7 +134,7 @@ static int bench_infer(circa_tasnet_config cfg, int gpu, double seconds, int rep
     CHECK(circa_tasnet_create(&cfg, 1, &net));
     if (gpu) {
         const char *why = NULL;
-        if (circa_tasnet_use_cuda(net, 1, &why) != CIRCA_OK) {
+        if (circa_tasnet_use_cuda(net, CIRCA_TASNET_GPU, &why) != CIRCA_OK) {
             fprintf(stderr, "nn_speed: no GPU inference: %s\n", why ? why : "?");
             circa_tasnet_free(net);
             return 2;

@@ -82,6 +82,7 @@ static int parse_opts(const char *cmd, const char *usage, int argc, char **argv,
         else return cli_usage_error(cmd, "unknown option or bad value", k);
     }
     o->cfg.threads = o->threads;
+    o->tr.mix_threads = o->threads;
     o->tr.seed = o->seed;
     return EXIT_OK;
 }
@@ -100,7 +101,7 @@ static int load_model(const char *path, unsigned threads, circa_tasnet **net) {
  * streams stay on the CPU). */
 static int use_gpu(const char *cmd, circa_tasnet *net) {
     const char *why = NULL;
-    circa_status st = circa_tasnet_use_cuda(net, 1, &why);
+    circa_status st = circa_tasnet_use_cuda(net, CIRCA_TASNET_GPU, &why);
     if (st != CIRCA_OK) cli_error(cmd, "--gpu: %s", why ? why : circa_strerror(st));
     return st == CIRCA_OK ? EXIT_OK : EXIT_DATA;
 }
@@ -152,6 +153,8 @@ static const char *TRAIN_USAGE =
     "  --lr LR           Adam learning rate (1e-3)         --seed S    (1)\n"
     "  --epoch-steps N   steps between validations (100)   --val N     validation mixtures (16)\n"
     "  --split-seed S    which speakers are held out (1)   -T N        threads\n"
+    "  --gpu             forward and backward passes on CUDA device 0 (mixing, loss\n"
+    "                    and Adam stay on the CPU; -T threads make the mixtures)\n"
     "  --resume CKPT     continue from MODEL.ckpt (its configuration wins)\n"
     "  --restart         with --resume: a new stage (--lr again, plateau counters\n"
     "                    and best score cleared)\n"
@@ -170,14 +173,20 @@ static int cmd_separate_train(int argc, char **argv) {
         circa_status st = circa_tasnet_create(&o.cfg, o.seed, &net);
         if (st != CIRCA_OK) rc = cli_usage_error("separate-train", circa_strerror(st), NULL);
     }
+    if (rc == EXIT_OK && o.gpu) {
+        const char *why = NULL;
+        circa_status st = circa_tasnet_use_cuda(net, CIRCA_TASNET_GPU_TRAIN, &why);
+        if (st != CIRCA_OK) rc = EXIT_DATA, cli_error("separate-train", "--gpu: %s", why ? why : circa_strerror(st));
+    }
     if (rc == EXIT_OK) {
         size_t np;
         circa_nn_param *ps = circa_tasnet_params(net, &np);
         size_t count = 0;
         for (size_t i = 0; i < np; i++) count += ps[i].size;
         const circa_tasnet_config *c = circa_tasnet_get_config(net);
-        fprintf(stderr, "circa: separate-train: config %d,%d,%d,%d,%d,%d,%d,%d %s, %zu parameters\n", c->N, c->L,
-                c->B, c->H, c->Sc, c->P, c->X, c->R, c->causal ? "causal cLN" : "gLN", count);
+        fprintf(stderr, "circa: separate-train: config %d,%d,%d,%d,%d,%d,%d,%d %s, %zu parameters%s\n", c->N,
+                c->L, c->B, c->H, c->Sc, c->P, c->X, c->R, c->causal ? "causal cLN" : "gLN", count,
+                o.gpu ? ", on the GPU" : "");
         o.tr.out = o.out;
         o.tr.resume = o.resume;
         double best;

@@ -38,7 +38,11 @@ typedef circa_cuda_tasnet_shape shape;
 
 const unsigned threads = 256;   // per block, a power of two (the reductions)
 const unsigned blocks_max = 4096;
-const unsigned scan_threads = 1024; // cLN's prefix sums: one block per item
+// cLN's prefix sums: one block per item. Their kernels carry
+// __launch_bounds__(scan_threads): without it ptxas gave cln_suffix_kernel 66
+// registers a thread, more than a 1024-thread block may have (64K), and the
+// launch failed.
+const unsigned scan_threads = 1024;
 const double norm_eps = 1e-8;    // CIRCA_NN_NORM_EPS
 
 unsigned grid_for(size_t n)
@@ -193,7 +197,7 @@ __global__ void cln_cols_kernel(int batch, int C, int k, const float *__restrict
 // cumulative mean and 1/sqrt(var + eps), var = E[x^2] - mean^2 clamped at 0
 // (cln_stats). Each thread takes a run of frames; the runs' totals are
 // scanned in shared memory.
-__global__ void cln_scan_kernel(int C, int k, double *sum, double *sq)
+__global__ void __launch_bounds__(scan_threads) cln_scan_kernel(int C, int k, double *sum, double *sq)
 {
     __shared__ double ts[scan_threads], tq[scan_threads];
     double *s = sum + (size_t)blockIdx.x * k, *q = sq + (size_t)blockIdx.x * k;
@@ -268,14 +272,14 @@ __global__ void prelu_kernel(size_t n, float *y, const float *__restrict__ slope
 }
 
 // Depthwise conv (kernel P, dilation dil, left padding pl, zeros outside),
-// bias, then PReLU: y[b][h][f] = prelu(bias[h] + sum_j w[h][j] x[b][h][f + j dil - pl]).
+// bias, then PReLU when slope is not NULL: y[b][h][f] = prelu(bias[h] + sum_j w[h][j] x[b][h][f + j dil - pl]).
 __global__ void depthwise_kernel(int batch, int H, int k, int P, int dil, int pl,
                                  const float *__restrict__ x, const float *__restrict__ w,
                                  const float *__restrict__ bias, const float *__restrict__ slope,
                                  float *__restrict__ y)
 {
     size_t n = (size_t)batch * H * k, stride = (size_t)blockDim.x * gridDim.x;
-    float a = *slope;
+    float a = slope ? *slope : 0;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
         size_t row = i / k, h = row % H;
         long f = (long)(i % k);
@@ -286,7 +290,7 @@ __global__ void depthwise_kernel(int batch, int H, int k, int P, int dil, int pl
             if (src >= 0 && src < k)
                 s += wr[j] * xr[src];
         }
-        y[i] = prelu(s + bias[h], a);
+        y[i] = slope ? prelu(s + bias[h], a) : s + bias[h];
     }
 }
 
@@ -326,6 +330,288 @@ __global__ void overlap_add_kernel(int items, int k, int L, int S, int t, const 
     }
 }
 
+
+// ---- training kernels (forward keeps activations; backward accumulates) -----
+
+// y = prelu(x) (copy).
+__global__ void prelu_copy_kernel(size_t n, const float *__restrict__ x, const float *__restrict__ slope,
+                                  float *__restrict__ y)
+{
+    float a = *slope;
+    size_t stride = (size_t)blockDim.x * gridDim.x;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
+        y[i] = prelu(x[i], a);
+}
+
+// m = sigmoid(m + bias[row]) in place, masked[b][s][n][f] = m * enc[b][n][f].
+__global__ void mask_train_kernel(int batch, int C, int N, int k, float *m, const float *__restrict__ bias,
+                                  const float *__restrict__ enc, float *__restrict__ masked)
+{
+    size_t per = (size_t)C * N * k, n = per * batch, stride = (size_t)blockDim.x * gridDim.x;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        size_t b = i / per, row = (i % per) / k, f = i % k, ch = row % N;
+        float sg = 1.0f / (1.0f + expf(-(m[i] + bias[row])));
+        m[i] = sg;
+        masked[i] = sg * enc[(b * N + ch) * k + f];
+    }
+}
+
+// dG (per item, column-major k x L) = dest gathered: dG(f, j) = dest[item][f S + j].
+__global__ void gather_frames_kernel(int items, int k, int L, int S, int t, const float *__restrict__ dest,
+                                     float *__restrict__ dg)
+{
+    size_t n = (size_t)items * k * L, stride = (size_t)blockDim.x * gridDim.x;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        size_t item = i / ((size_t)k * L), j = (i / k) % L, f = i % k;
+        dg[i] = dest[item * t + f * S + j];
+    }
+}
+
+// The masks' backward: dmasked -> dlogit in place (through masked = m enc and
+// m = sigmoid(logit)); denc[b][n][f] = sum over sources of dmasked m.
+__global__ void mask_backward_kernel(int batch, int C, int N, int k, float *dm, const float *__restrict__ m,
+                                     const float *__restrict__ enc, float *__restrict__ denc)
+{
+    size_t nk = (size_t)N * k, n = (size_t)batch * nk, stride = (size_t)blockDim.x * gridDim.x;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        size_t b = i / nk, r = i % nk;
+        float e = enc[i], de = 0;
+        for (int s = 0; s < C; s++) {
+            size_t o = (b * C + s) * nk + r;
+            float g = dm[o], y = m[o];
+            de += g * y;
+            dm[o] = g * e * y * (1.0f - y);
+        }
+        denc[i] = de;
+    }
+}
+
+// dx += (x > 0 ? dy : a dy); grad[slope] += sum of dy x where x <= 0.
+__global__ void prelu_backward_kernel(size_t n, const float *__restrict__ x, const float *__restrict__ slope,
+                                      const float *__restrict__ dy, float *__restrict__ dx, float *dslope)
+{
+    __shared__ double sh[threads];
+    float a = *slope;
+    double s = 0;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+         i += (size_t)blockDim.x * gridDim.x) {
+        float v = x[i], g = dy[i];
+        dx[i] += v > 0 ? g : a * g;
+        if (!(v > 0))
+            s += (double)g * v;
+    }
+    s = block_sum(s, sh);
+    if (threadIdx.x == 0)
+        atomicAdd(dslope, (float)s);
+}
+
+// grad[c] += sum over items and frames of dy[b][c][f]; one block per channel.
+__global__ void rowsum_kernel(int batch, int C, int k, const float *__restrict__ dy, float *grad)
+{
+    __shared__ double sh[threads];
+    size_t c = blockIdx.x;
+    double s = 0;
+    for (size_t i = threadIdx.x; i < (size_t)batch * k; i += blockDim.x) {
+        size_t b = i / k, f = i % k;
+        s += dy[(b * C + c) * k + f];
+    }
+    s = block_sum(s, sh);
+    if (threadIdx.x == 0)
+        grad[c] += (float)s;
+}
+
+// Depthwise backward, input side: dx[b][h][g] += sum_j w[h][j] dy[b][h][g - j dil + pl].
+__global__ void depthwise_dx_kernel(int batch, int H, int k, int P, int dil, int pl, const float *__restrict__ w,
+                                    const float *__restrict__ dy, float *__restrict__ dx)
+{
+    size_t n = (size_t)batch * H * k, stride = (size_t)blockDim.x * gridDim.x;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        size_t row = i / k, h = row % H;
+        long gf = (long)(i % k);
+        const float *dr = dy + row * k, *wr = w + h * P;
+        float s = 0;
+        for (int j = 0; j < P; j++) {
+            long f = gf - (long)j * dil + pl;
+            if (f >= 0 && f < k)
+                s += wr[j] * dr[f];
+        }
+        dx[i] += s;
+    }
+}
+
+// Depthwise backward, weight side: one block per (h, j):
+// grad[h P + j] += sum over b, f of dy[b][h][f] x[b][h][f + j dil - pl].
+__global__ void depthwise_dw_kernel(int batch, int H, int k, int P, int dil, int pl, const float *__restrict__ x,
+                                    const float *__restrict__ dy, float *grad)
+{
+    __shared__ double sh[threads];
+    size_t h = blockIdx.x / P;
+    int j = (int)(blockIdx.x % P);
+    double s = 0;
+    for (size_t i = threadIdx.x; i < (size_t)batch * k; i += blockDim.x) {
+        size_t b = i / k;
+        long f = (long)(i % k), src = f + (long)j * dil - pl;
+        if (src >= 0 && src < k) {
+            size_t row = (b * H + h) * k;
+            s += (double)dy[row + f] * x[row + src];
+        }
+    }
+    s = block_sum(s, sh);
+    if (threadIdx.x == 0)
+        grad[h * P + j] += (float)s;
+}
+
+// Encoder backward, weights only: one block per (n, j):
+// grad[n L + j] += sum over b, f of denc[b][n][f] mix[b][f S + j].
+__global__ void encoder_dw_kernel(int batch, int t, int k, int N, int L, int S, const float *__restrict__ mix,
+                                  const float *__restrict__ denc, float *grad)
+{
+    __shared__ double sh[threads];
+    size_t ch = blockIdx.x / L, j = blockIdx.x % L;
+    double s = 0;
+    for (size_t i = threadIdx.x; i < (size_t)batch * k; i += blockDim.x) {
+        size_t b = i / k, f = i % k;
+        s += (double)denc[(b * N + ch) * k + f] * mix[b * t + f * S + j];
+    }
+    s = block_sum(s, sh);
+    if (threadIdx.x == 0)
+        grad[ch * L + j] += (float)s;
+}
+
+// Norm backward, per (channel, item) block: sums of dy and of dy xhat over
+// frames, xhat = (x - mu) inv with the item's (gLN: acc, 2 per item) or the
+// frame's (cLN: mean, inv per frame) statistics.
+__global__ void norm_sums_kernel(int C, int k, int causal, const float *__restrict__ x,
+                                 const float *__restrict__ dy, const double *__restrict__ st1,
+                                 const double *__restrict__ st2, double *__restrict__ s1,
+                                 double *__restrict__ s2)
+{
+    __shared__ double sh[threads];
+    size_t c = blockIdx.x, b = blockIdx.y, per = (size_t)C * k;
+    const float *xr = x + b * per + c * k, *dr = dy + b * per + c * k;
+    double mu = 0, inv = 0;
+    if (!causal) {
+        mu = st1[2 * b] / (double)per;
+        inv = 1.0 / sqrt(st1[2 * b + 1] / (double)per + norm_eps);
+    }
+    double a = 0, ax = 0;
+    for (int f = threadIdx.x; f < k; f += blockDim.x) {
+        double m = causal ? st1[b * k + f] : mu, v = causal ? st2[b * k + f] : inv;
+        double g = dr[f];
+        a += g;
+        ax += g * ((xr[f] - m) * v);
+    }
+    a = block_sum(a, sh);
+    ax = block_sum(ax, sh);
+    if (threadIdx.x == 0)
+        s1[b * C + c] = a, s2[b * C + c] = ax;
+}
+
+// dgain[c] += sum_b s2[b][c], dbias[c] += sum_b s1[b][c]; and, for gLN, per
+// item mg = sum_c gain s1 / n and mgx = sum_c gain s2 / n into red[2b], red[2b+1].
+__global__ void norm_reduce_kernel(int batch, int C, int k, const float *__restrict__ gain,
+                                   const double *__restrict__ s1, const double *__restrict__ s2,
+                                   float *dgain, float *dbias, double *red)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < (size_t)C) {
+        double a = 0, ax = 0;
+        for (int b = 0; b < batch; b++)
+            a += s1[(size_t)b * C + i], ax += s2[(size_t)b * C + i];
+        dgain[i] += (float)ax;
+        dbias[i] += (float)a;
+    }
+    if (red && i < (size_t)batch) {
+        double sg = 0, sgx = 0, n = (double)C * k;
+        for (int c = 0; c < C; c++)
+            sg += gain[c] * s1[i * C + c], sgx += gain[c] * s2[i * C + c];
+        red[2 * i] = sg / n, red[2 * i + 1] = sgx / n;
+    }
+}
+
+// gLN: dx += inv (dy gain - mg - xhat mgx).
+__global__ void gln_dx_kernel(int batch, int C, int k, const float *__restrict__ x, const float *__restrict__ dy,
+                              const float *__restrict__ gain, const double *__restrict__ acc,
+                              const double *__restrict__ red, float *__restrict__ dx)
+{
+    size_t per = (size_t)C * k, n = per * batch, stride = (size_t)blockDim.x * gridDim.x;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        size_t b = i / per, c = (i % per) / k;
+        double mu = acc[2 * b] / (double)per, inv = 1.0 / sqrt(acc[2 * b + 1] / (double)per + norm_eps);
+        double xh = (x[i] - mu) * inv;
+        dx[i] += (float)(inv * (dy[i] * (double)gain[c] - red[2 * b] - xh * red[2 * b + 1]));
+    }
+}
+
+// cLN: per frame A = sum_c dy gain and B = sum_c dy gain (x - mean_f), into r1, r2.
+__global__ void cln_ab_kernel(int batch, int C, int k, const float *__restrict__ x, const float *__restrict__ dy,
+                              const float *__restrict__ gain, const double *__restrict__ mean,
+                              double *__restrict__ r1, double *__restrict__ r2)
+{
+    size_t n = (size_t)batch * k, stride = (size_t)blockDim.x * gridDim.x;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        size_t b = i / k, f = i % k;
+        const float *xb = x + b * (size_t)C * k + f, *db = dy + b * (size_t)C * k + f;
+        double a = 0, bb = 0, m = mean[i];
+        for (int c = 0; c < C; c++) {
+            double g = (double)db[(size_t)c * k] * gain[c];
+            a += g;
+            bb += g * (xb[(size_t)c * k] - m);
+        }
+        r1[i] = a, r2[i] = bb;
+    }
+}
+
+// cLN, one block per item: r1[f], r2[f] become the suffix sums over frames
+// >= f of (-inv A + B inv^3 mean) / (C (f+1)) and (-B inv^3 / 2) / (C (f+1))
+// (cln_backward_item's reverse accumulation).
+__global__ void __launch_bounds__(scan_threads) cln_suffix_kernel(int C, int k, const double *__restrict__ mean, const double *__restrict__ inv,
+                                  double *r1, double *r2)
+{
+    __shared__ double ts[scan_threads], tq[scan_threads];
+    size_t base = (size_t)blockIdx.x * k;
+    int seg = (k + (int)blockDim.x - 1) / (int)blockDim.x;
+    // thread i takes the i-th run counted from the end: frames [lo, hi)
+    int hi = k - (int)threadIdx.x * seg, lo = hi - seg;
+    if (lo < 0)
+        lo = 0;
+    double a = 0, a2 = 0;
+    for (int f = lo; f < hi; f++) {
+        size_t i = base + f;
+        double iv = inv[i], i3 = iv * iv * iv, cnt = (double)C * (f + 1);
+        double t1 = (-iv * r1[i] + r2[i] * i3 * mean[i]) / cnt, t2 = (-0.5 * r2[i] * i3) / cnt;
+        r1[i] = t1, r2[i] = t2;
+        a += t1, a2 += t2;
+    }
+    ts[threadIdx.x] = a, tq[threadIdx.x] = a2;
+    __syncthreads();
+    for (unsigned h = 1; h < blockDim.x; h <<= 1) {
+        double u = threadIdx.x >= h ? ts[threadIdx.x - h] : 0;
+        double u2 = threadIdx.x >= h ? tq[threadIdx.x - h] : 0;
+        __syncthreads();
+        ts[threadIdx.x] += u, tq[threadIdx.x] += u2;
+        __syncthreads();
+    }
+    double run = ts[threadIdx.x] - a, run2 = tq[threadIdx.x] - a2; // later runs' totals
+    for (int f = hi - 1; f >= lo; f--) {
+        size_t i = base + f;
+        run += r1[i], run2 += r2[i];
+        r1[i] = run, r2[i] = run2;
+    }
+}
+
+// cLN: dx += dy gain inv_f + r1_f + 2 x r2_f.
+__global__ void cln_dx_kernel(int batch, int C, int k, const float *__restrict__ x, const float *__restrict__ dy,
+                              const float *__restrict__ gain, const double *__restrict__ inv,
+                              const double *__restrict__ r1, const double *__restrict__ r2, float *__restrict__ dx)
+{
+    size_t per = (size_t)C * k, n = per * batch, stride = (size_t)blockDim.x * gridDim.x;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        size_t b = i / per, c = (i % per) / k, f = i % k, j = b * k + f;
+        dx[i] += (float)((double)dy[i] * gain[c] * inv[j] + r1[j] + 2.0 * x[i] * r2[j]);
+    }
+}
+
 } // namespace
 
 // ---- the session ------------------------------------------------------------------
@@ -352,6 +638,16 @@ struct circa_cuda_tasnet {
     size_t cap_t, cap_k;
     float *mix, *enc, *x0, *r, *h, *d, *skip, *mask, *g, *est;
     double *st1, *st2;               // gLN: 2 per item in st1; cLN: per frame
+    // training: the kept forward (batch, t, frames; batch 0: none) and backward
+    int tb, tt, tk;
+    size_t tcap, dcap;               // floats and doubles in the arenas
+    float *arena;
+    double *darena;
+    float *gp;                       // the gradient, count floats
+    float **rj, **h1j, **dj;         // per block: input, first conv's and depthwise's outputs
+    float *t_mix, *t_enc, *t_nrm0, *t_skip, *t_ps, *t_mask, *t_masked, *t_g, *t_est;
+    float *a1, *n1, *a2, *n2, *u, *v, *dest, *dmasked, *denc, *dps, *dskip, *dr, *dnrm0;
+    double *q1, *q2, *q3, *q4, *bs1, *bs2;
 };
 
 namespace {
@@ -451,22 +747,32 @@ cudaError_t pointwise(session *d, int batch, int cin, int cout, int k, size_t w,
 }
 
 // gLN or cLN of x [batch][C][k] into y (may equal x).
-void norm(session *d, int batch, int C, int k, const float *x, size_t gain, size_t bias, float *y)
+// The norm's statistics of x into q1 (gLN: sum and squared deviations, 2 per
+// item) or q1, q2 (cLN: mean and 1/sqrt(var + eps) per frame).
+void norm_stats(session *d, int batch, int C, int k, const float *x, double *q1, double *q2)
 {
     size_t per = (size_t)C * k;
     if (!d->s.causal) {
-        cudaMemsetAsync(d->st1, 0, 2 * (size_t)batch * sizeof(double));
+        cudaMemsetAsync(q1, 0, 2 * (size_t)batch * sizeof(double));
         dim3 grid(blocks_for(per, threads, 256), batch);
-        gln_stats_kernel<<<grid, threads>>>(per, x, d->st1, 0);
-        gln_stats_kernel<<<grid, threads>>>(per, x, d->st1, 1);
-        gln_apply_kernel<<<grid_for(per * batch), threads>>>(batch, C, k, x, d->st1, d->p + gain,
-                                                              d->p + bias, y);
+        gln_stats_kernel<<<grid, threads>>>(per, x, q1, 0);
+        gln_stats_kernel<<<grid, threads>>>(per, x, q1, 1);
     } else {
-        cln_cols_kernel<<<grid_for((size_t)batch * k), threads>>>(batch, C, k, x, d->st1, d->st2);
-        cln_scan_kernel<<<batch, scan_threads>>>(C, k, d->st1, d->st2);
-        cln_apply_kernel<<<grid_for(per * batch), threads>>>(batch, C, k, x, d->st1, d->st2,
-                                                              d->p + gain, d->p + bias, y);
+        cln_cols_kernel<<<grid_for((size_t)batch * k), threads>>>(batch, C, k, x, q1, q2);
+        cln_scan_kernel<<<batch, scan_threads>>>(C, k, q1, q2);
     }
+}
+
+// gLN or cLN of x [batch][C][k] into y (may equal x); q1, q2: scratch as norm_stats.
+void norm(session *d, int batch, int C, int k, const float *x, size_t gain, size_t bias, float *y,
+          double *q1, double *q2)
+{
+    size_t n = (size_t)C * k * batch;
+    norm_stats(d, batch, C, k, x, q1, q2);
+    if (!d->s.causal)
+        gln_apply_kernel<<<grid_for(n), threads>>>(batch, C, k, x, q1, d->p + gain, d->p + bias, y);
+    else
+        cln_apply_kernel<<<grid_for(n), threads>>>(batch, C, k, x, q1, q2, d->p + gain, d->p + bias, y);
 }
 
 // One TCN block: r += res(block(r)) (except the last), skip += skip(block(r)).
@@ -478,11 +784,11 @@ cudaError_t block_forward(session *d, const block_at *b, int batch, int k)
     if (err != cudaSuccess)
         return err;
     bias_kernel<<<grid_for(nh), threads>>>(batch, s.H, k, d->h, d->p + b->in_b, d->p + b->a1);
-    norm(d, batch, s.H, k, d->h, b->n1g, b->n1b, d->h);
+    norm(d, batch, s.H, k, d->h, b->n1g, b->n1b, d->h, d->st1, d->st2);
     int span = (s.P - 1) * b->dilation, pl = s.causal ? span : span / 2;
     depthwise_kernel<<<grid_for(nh), threads>>>(batch, s.H, k, s.P, b->dilation, pl, d->h,
                                                 d->p + b->dw_w, d->p + b->dw_b, d->p + b->a2, d->d);
-    norm(d, batch, s.H, k, d->d, b->n2g, b->n2b, d->d);
+    norm(d, batch, s.H, k, d->d, b->n2g, b->n2b, d->d, d->st1, d->st2);
     if (b->res) {
         if ((err = pointwise(d, batch, s.H, s.B, k, b->res_w, d->d, d->r, 1)) != cudaSuccess)
             return err;
@@ -501,7 +807,7 @@ cudaError_t forward_locked(session *d, int batch, int t, int k, const float *mix
         return err;
     encoder_kernel<<<grid_for(bk * s.N), threads>>>(batch, t, k, s.N, s.L, s.L / 2, d->mix,
                                                     d->p + d->enc_w, d->enc);
-    norm(d, batch, s.N, k, d->enc, d->nrm_g, d->nrm_b, d->x0);
+    norm(d, batch, s.N, k, d->enc, d->nrm_g, d->nrm_b, d->x0, d->st1, d->st2);
     if ((err = pointwise(d, batch, s.N, s.B, k, d->in_w, d->x0, d->r, 0)) != cudaSuccess)
         return err;
     bias_kernel<<<grid_for(bk * s.B), threads>>>(batch, s.B, k, d->r, d->p + d->in_b, nullptr);
@@ -527,22 +833,278 @@ cudaError_t forward_locked(session *d, int batch, int t, int k, const float *mix
     return download(est, d->est, bt * s.C);
 }
 
+
+// ---- training: forward keeping activations, backward into a gradient --------
+
+void free_train(session *d)
+{
+    cudaFree(d->arena);
+    cudaFree(d->darena);
+    d->arena = nullptr, d->darena = nullptr;
+    d->tcap = d->dcap = 0;
+    d->tb = 0;
+}
+
+// Carves the arenas for batch x t (k frames), growing them when needed.
+cudaError_t train_ensure(session *d, int batch, int t, int k)
+{
+    const shape &s = d->s;
+    size_t J = (size_t)d->nblocks, bt = (size_t)batch * t, bk = (size_t)batch * k;
+    size_t N = s.N, B = s.B, H = s.H, Sc = s.Sc, CN = (size_t)s.C * s.N;
+    size_t need = bt + 2 * bk * N + J * bk * (B + 2 * H) + 2 * bk * Sc + 2 * bk * CN +
+                  bk * s.C * s.L + bt * s.C + 6 * bk * H + bt * s.C + bk * CN + 2 * bk * N +
+                  2 * bk * Sc + bk * B;
+    size_t cmax = (size_t)(s.N > s.H ? s.N : s.H);
+    cmax = cmax > (size_t)s.B ? cmax : (size_t)s.B;
+    cmax = cmax > (size_t)s.Sc ? cmax : (size_t)s.Sc;
+    size_t dneed = 4 * 2 * bk + 2 * (size_t)batch * cmax;
+    cudaError_t err;
+    if (need > d->tcap || dneed > d->dcap) {
+        free_train(d);
+        if ((err = dev_alloc(&d->arena, need)) != cudaSuccess ||
+            (err = dev_alloc(&d->darena, dneed)) != cudaSuccess) {
+            free_train(d);
+            return err;
+        }
+        d->tcap = need, d->dcap = dneed;
+    }
+    float *p = d->arena;
+#define TAKE(len) (p += (len), p - (len))
+    d->t_mix = TAKE(bt);
+    d->t_enc = TAKE(bk * N);
+    d->t_nrm0 = TAKE(bk * N);
+    for (size_t j = 0; j < J; j++) {
+        d->rj[j] = TAKE(bk * B);
+        d->h1j[j] = TAKE(bk * H);
+        d->dj[j] = TAKE(bk * H);
+    }
+    d->t_skip = TAKE(bk * Sc);
+    d->t_ps = TAKE(bk * Sc);
+    d->t_mask = TAKE(bk * CN);
+    d->t_masked = TAKE(bk * CN);
+    d->t_g = TAKE(bk * s.C * s.L);
+    d->t_est = TAKE(bt * s.C);
+    d->a1 = TAKE(bk * H), d->n1 = TAKE(bk * H), d->a2 = TAKE(bk * H), d->n2 = TAKE(bk * H);
+    d->u = TAKE(bk * H), d->v = TAKE(bk * H);
+    d->dest = TAKE(bt * s.C);
+    d->dmasked = TAKE(bk * CN);
+    d->denc = TAKE(bk * N), d->dnrm0 = TAKE(bk * N);
+    d->dps = TAKE(bk * Sc), d->dskip = TAKE(bk * Sc);
+    d->dr = TAKE(bk * B);
+#undef TAKE
+    double *q = d->darena;
+    d->q1 = q, d->q2 = q + 2 * bk, d->q3 = q + 4 * bk, d->q4 = q + 6 * bk;
+    d->bs1 = q + 8 * bk, d->bs2 = d->bs1 + (size_t)batch * cmax;
+    return cudaSuccess;
+}
+
+cudaError_t train_forward_locked(session *d, int batch, int t, int k, const float *mix, float *est)
+{
+    const shape &s = d->s;
+    size_t bt = (size_t)batch * t, bk = (size_t)batch * k, nh = bk * s.H;
+    d->tb = 0;
+    cudaError_t err;
+    if ((err = train_ensure(d, batch, t, k)) != cudaSuccess ||
+        (err = upload(d->t_mix, mix, bt)) != cudaSuccess)
+        return err;
+    encoder_kernel<<<grid_for(bk * s.N), threads>>>(batch, t, k, s.N, s.L, s.L / 2, d->t_mix,
+                                                    d->p + d->enc_w, d->t_enc);
+    norm(d, batch, s.N, k, d->t_enc, d->nrm_g, d->nrm_b, d->t_nrm0, d->q1, d->q2);
+    if ((err = pointwise(d, batch, s.N, s.B, k, d->in_w, d->t_nrm0, d->rj[0], 0)) != cudaSuccess)
+        return err;
+    bias_kernel<<<grid_for(bk * s.B), threads>>>(batch, s.B, k, d->rj[0], d->p + d->in_b, nullptr);
+    fill_bias_kernel<<<grid_for(bk * s.Sc), threads>>>(batch, s.Sc, k, d->t_skip, d->skip_bias);
+    for (int j = 0; j < d->nblocks; j++) {
+        const block_at *b = &d->blocks[j];
+        if ((err = pointwise(d, batch, s.B, s.H, k, b->in_w, d->rj[j], d->h1j[j], 0)) != cudaSuccess)
+            return err;
+        bias_kernel<<<grid_for(nh), threads>>>(batch, s.H, k, d->h1j[j], d->p + b->in_b, nullptr);
+        prelu_copy_kernel<<<grid_for(nh), threads>>>(nh, d->h1j[j], d->p + b->a1, d->a1);
+        norm(d, batch, s.H, k, d->a1, b->n1g, b->n1b, d->n1, d->q1, d->q2);
+        int span = (s.P - 1) * b->dilation, pl = s.causal ? span : span / 2;
+        depthwise_kernel<<<grid_for(nh), threads>>>(batch, s.H, k, s.P, b->dilation, pl, d->n1,
+                                                    d->p + b->dw_w, d->p + b->dw_b, nullptr, d->dj[j]);
+        prelu_copy_kernel<<<grid_for(nh), threads>>>(nh, d->dj[j], d->p + b->a2, d->a2);
+        norm(d, batch, s.H, k, d->a2, b->n2g, b->n2b, d->n2, d->q1, d->q2);
+        if (b->res) {
+            float *next = d->rj[j + 1];
+            if ((err = cudaMemcpy(next, d->rj[j], bk * s.B * sizeof(float), cudaMemcpyDeviceToDevice)) !=
+                    cudaSuccess ||
+                (err = pointwise(d, batch, s.H, s.B, k, b->res_w, d->n2, next, 1)) != cudaSuccess)
+                return err;
+            bias_kernel<<<grid_for(bk * s.B), threads>>>(batch, s.B, k, next, d->p + b->res_b, nullptr);
+        }
+        if ((err = pointwise(d, batch, s.H, s.Sc, k, b->skip_w, d->n2, d->t_skip, 1)) != cudaSuccess)
+            return err;
+    }
+    prelu_copy_kernel<<<grid_for(bk * s.Sc), threads>>>(bk * s.Sc, d->t_skip, d->p + d->out_a, d->t_ps);
+    int cn = s.C * s.N;
+    if ((err = pointwise(d, batch, s.Sc, cn, k, d->mask_w, d->t_ps, d->t_mask, 0)) != cudaSuccess)
+        return err;
+    mask_train_kernel<<<grid_for(bk * cn), threads>>>(batch, s.C, s.N, k, d->t_mask, d->p + d->mask_b,
+                                                      d->t_enc, d->t_masked);
+    const float one = 1, zero = 0;
+    if (blas.gemm(d->blas, CUBLAS_OP_N, CUBLAS_OP_T, k, s.L, s.N, &one, d->t_masked, k, (long long)s.N * k,
+                  d->p + d->dec_w, s.L, 0, &zero, d->t_g, k, (long long)k * s.L, batch * s.C) !=
+        CUBLAS_STATUS_SUCCESS)
+        return cudaErrorUnknown;
+    overlap_add_kernel<<<grid_for(bt * s.C), threads>>>(batch * s.C, k, s.L, s.L / 2, t, d->t_g, d->t_est);
+    if ((err = finish()) != cudaSuccess || (err = download(est, d->t_est, bt * s.C)) != cudaSuccess)
+        return err;
+    d->tb = batch, d->tt = t, d->tk = k;
+    return cudaSuccess;
+}
+
+// A 1x1 conv's backward: dx += W^T dy (dx may be NULL); grad[w] += sum_b dy x^T;
+// grad[bias] += sum of dy per output channel.
+cudaError_t pointwise_backward(session *d, int batch, int cin, int cout, int k, size_t w, size_t bias,
+                               const float *x, const float *dy, float *dx)
+{
+    const float one = 1;
+    if (dx && blas.gemm(d->blas, CUBLAS_OP_N, CUBLAS_OP_T, k, cin, cout, &one, dy, k, (long long)cout * k,
+                        d->p + w, cin, 0, &one, dx, k, (long long)cin * k, batch) != CUBLAS_STATUS_SUCCESS)
+        return cudaErrorUnknown;
+    for (int b = 0; b < batch; b++)
+        if (blas.gemm(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, cin, cout, k, &one, x + (size_t)b * cin * k, k, 0,
+                      dy + (size_t)b * cout * k, k, 0, &one, d->gp + w, cin, 0, 1) != CUBLAS_STATUS_SUCCESS)
+            return cudaErrorUnknown;
+    rowsum_kernel<<<cout, threads>>>(batch, cout, k, dy, d->gp + bias);
+    return cudaGetLastError();
+}
+
+// A norm's backward: dx += d norm(x) / dx applied to dy; grad[gain], grad[bias] accumulate.
+void norm_backward(session *d, int batch, int C, int k, const float *x, size_t gain, size_t bias,
+                   const float *dy, float *dx)
+{
+    size_t n = (size_t)C * k * batch;
+    int causal = d->s.causal;
+    norm_stats(d, batch, C, k, x, d->q1, d->q2);
+    norm_sums_kernel<<<dim3(C, batch), threads>>>(C, k, causal, x, dy, d->q1, d->q2, d->bs1, d->bs2);
+    unsigned span = (unsigned)(C > batch ? C : batch);
+    norm_reduce_kernel<<<(span + threads - 1) / threads, threads>>>(batch, C, k, d->p + gain, d->bs1, d->bs2,
+                                                                    d->gp + gain, d->gp + bias,
+                                                                    causal ? nullptr : d->q3);
+    if (!causal) {
+        gln_dx_kernel<<<grid_for(n), threads>>>(batch, C, k, x, dy, d->p + gain, d->q1, d->q3, dx);
+    } else {
+        cln_ab_kernel<<<grid_for((size_t)batch * k), threads>>>(batch, C, k, x, dy, d->p + gain, d->q1, d->q3,
+                                                                d->q4);
+        cln_suffix_kernel<<<batch, scan_threads>>>(C, k, d->q1, d->q2, d->q3, d->q4);
+        cln_dx_kernel<<<grid_for(n), threads>>>(batch, C, k, x, dy, d->p + gain, d->q2, d->q3, d->q4, dx);
+    }
+}
+
+cudaError_t zero(float *p, size_t n)
+{
+    return cudaMemsetAsync(p, 0, n * sizeof(float));
+}
+
+// Block j's backward: dskip and dr (the gradient of r[j+1]) in; dr becomes r[j]'s.
+cudaError_t block_backward(session *d, int j, int batch, int k)
+{
+    const shape &s = d->s;
+    const block_at *b = &d->blocks[j];
+    size_t nh = (size_t)batch * s.H * k;
+    int span = (s.P - 1) * b->dilation, pl = s.causal ? span : span / 2;
+    cudaError_t err;
+    // recompute the block's PReLU and norm outputs
+    prelu_copy_kernel<<<grid_for(nh), threads>>>(nh, d->h1j[j], d->p + b->a1, d->a1);
+    norm(d, batch, s.H, k, d->a1, b->n1g, b->n1b, d->n1, d->q1, d->q2);
+    prelu_copy_kernel<<<grid_for(nh), threads>>>(nh, d->dj[j], d->p + b->a2, d->a2);
+    norm(d, batch, s.H, k, d->a2, b->n2g, b->n2b, d->n2, d->q1, d->q2);
+    if ((err = zero(d->u, nh)) != cudaSuccess ||
+        (err = pointwise_backward(d, batch, s.H, s.Sc, k, b->skip_w, b->skip_b, d->n2, d->dskip, d->u)) !=
+            cudaSuccess)
+        return err;
+    if (b->res && (err = pointwise_backward(d, batch, s.H, s.B, k, b->res_w, b->res_b, d->n2, d->dr, d->u)) !=
+                      cudaSuccess)
+        return err;
+    if ((err = zero(d->v, nh)) != cudaSuccess)
+        return err;
+    norm_backward(d, batch, s.H, k, d->a2, b->n2g, b->n2b, d->u, d->v);
+    if ((err = zero(d->u, nh)) != cudaSuccess)
+        return err;
+    prelu_backward_kernel<<<grid_for(nh), threads>>>(nh, d->dj[j], d->p + b->a2, d->v, d->u, d->gp + b->a2);
+    if ((err = zero(d->v, nh)) != cudaSuccess)
+        return err;
+    depthwise_dx_kernel<<<grid_for(nh), threads>>>(batch, s.H, k, s.P, b->dilation, pl, d->p + b->dw_w, d->u,
+                                                   d->v);
+    depthwise_dw_kernel<<<s.H * s.P, threads>>>(batch, s.H, k, s.P, b->dilation, pl, d->n1, d->u,
+                                                d->gp + b->dw_w);
+    rowsum_kernel<<<s.H, threads>>>(batch, s.H, k, d->u, d->gp + b->dw_b);
+    if ((err = zero(d->u, nh)) != cudaSuccess)
+        return err;
+    norm_backward(d, batch, s.H, k, d->a1, b->n1g, b->n1b, d->v, d->u);
+    if ((err = zero(d->v, nh)) != cudaSuccess)
+        return err;
+    prelu_backward_kernel<<<grid_for(nh), threads>>>(nh, d->h1j[j], d->p + b->a1, d->u, d->v, d->gp + b->a1);
+    // r[j+1] = r[j] + res(...): dr already holds the identity path
+    return pointwise_backward(d, batch, s.B, s.H, k, b->in_w, b->in_b, d->rj[j], d->v, d->dr);
+}
+
+cudaError_t backward_locked(session *d, const float *dest, float *grad)
+{
+    const shape &s = d->s;
+    int batch = d->tb, t = d->tt, k = d->tk, items = batch * s.C;
+    size_t bt = (size_t)batch * t, bk = (size_t)batch * k, cn = (size_t)s.C * s.N;
+    cudaError_t err;
+    if ((err = upload(d->dest, dest, bt * s.C)) != cudaSuccess || (err = zero(d->gp, d->count)) != cudaSuccess)
+        return err;
+    // decoder: dG (frames x taps per item, into t_g) from dest; its weight and input gradients
+    gather_frames_kernel<<<grid_for(bk * s.C * s.L), threads>>>(items, k, s.L, s.L / 2, t, d->dest, d->t_g);
+    const float one = 1, zero_f = 0;
+    for (int i = 0; i < items; i++)
+        if (blas.gemm(d->blas, CUBLAS_OP_T, CUBLAS_OP_N, s.L, s.N, k, &one, d->t_g + (size_t)i * k * s.L, k, 0,
+                      d->t_masked + (size_t)i * s.N * k, k, 0, &one, d->gp + d->dec_w, s.L, 0, 1) !=
+            CUBLAS_STATUS_SUCCESS)
+            return cudaErrorUnknown;
+    if (blas.gemm(d->blas, CUBLAS_OP_N, CUBLAS_OP_N, k, s.N, s.L, &one, d->t_g, k, (long long)k * s.L,
+                  d->p + d->dec_w, s.L, 0, &zero_f, d->dmasked, k, (long long)s.N * k, items) !=
+        CUBLAS_STATUS_SUCCESS)
+        return cudaErrorUnknown;
+    mask_backward_kernel<<<grid_for(bk * s.N), threads>>>(batch, s.C, s.N, k, d->dmasked, d->t_mask, d->t_enc,
+                                                          d->denc);
+    if ((err = zero(d->dps, bk * s.Sc)) != cudaSuccess ||
+        (err = pointwise_backward(d, batch, s.Sc, (int)cn, k, d->mask_w, d->mask_b, d->t_ps, d->dmasked,
+                                  d->dps)) != cudaSuccess ||
+        (err = zero(d->dskip, bk * s.Sc)) != cudaSuccess)
+        return err;
+    prelu_backward_kernel<<<grid_for(bk * s.Sc), threads>>>(bk * s.Sc, d->t_skip, d->p + d->out_a, d->dps,
+                                                            d->dskip, d->gp + d->out_a);
+    if ((err = zero(d->dr, bk * s.B)) != cudaSuccess)
+        return err;
+    for (int j = d->nblocks - 1; j >= 0; j--)
+        if ((err = block_backward(d, j, batch, k)) != cudaSuccess)
+            return err;
+    if ((err = zero(d->dnrm0, bk * s.N)) != cudaSuccess ||
+        (err = pointwise_backward(d, batch, s.N, s.B, k, d->in_w, d->in_b, d->t_nrm0, d->dr, d->dnrm0)) !=
+            cudaSuccess)
+        return err;
+    norm_backward(d, batch, s.N, k, d->t_enc, d->nrm_g, d->nrm_b, d->dnrm0, d->denc);
+    encoder_dw_kernel<<<s.N * s.L, threads>>>(batch, t, k, s.N, s.L, s.L / 2, d->t_mix, d->denc,
+                                              d->gp + d->enc_w);
+    if ((err = finish()) != cudaSuccess)
+        return err;
+    return download(grad, d->gp, d->count);
+}
+
 void close_locked(session *d)
 {
     free_acts(d);
+    free_train(d);
+    cudaFree(d->gp);
     cudaFree(d->p);
     cudaFree(d->skip_bias);
     if (d->blas)
         blas.destroy(d->blas);
 }
 
-cudaError_t open_locked(session *d, const float *params)
+// Copies the parameters to the device, with the summed skip biases.
+cudaError_t upload_params(session *d, const float *params)
 {
-    cudaError_t err;
     const shape &s = d->s;
-    if ((err = dev_alloc(&d->p, d->count)) != cudaSuccess ||
-        (err = upload(d->p, params, d->count)) != cudaSuccess ||
-        (err = dev_alloc(&d->skip_bias, (size_t)s.Sc)) != cudaSuccess)
+    cudaError_t err = upload(d->p, params, d->count);
+    if (err != cudaSuccess)
         return err;
     float *sum = (float *)calloc((size_t)s.Sc, sizeof *sum);
     if (!sum)
@@ -552,7 +1114,16 @@ cudaError_t open_locked(session *d, const float *params)
             sum[c] += params[d->blocks[j].skip_b + c];
     err = upload(d->skip_bias, sum, (size_t)s.Sc);
     free(sum);
-    if (err != cudaSuccess)
+    return err;
+}
+
+cudaError_t open_locked(session *d, const float *params)
+{
+    cudaError_t err;
+    if ((err = dev_alloc(&d->p, d->count)) != cudaSuccess ||
+        (err = dev_alloc(&d->gp, d->count)) != cudaSuccess ||
+        (err = dev_alloc(&d->skip_bias, (size_t)d->s.Sc)) != cudaSuccess ||
+        (err = upload_params(d, params)) != cudaSuccess)
         return err;
     return blas.create(&d->blas) == CUBLAS_STATUS_SUCCESS ? cudaSuccess : cudaErrorUnknown;
 }
@@ -567,18 +1138,24 @@ extern "C" int circa_cuda__tasnet_open(int device, const circa_cuda_tasnet_shape
     if (why)
         *why = nullptr;
     session *d = (session *)calloc(1, sizeof *d);
-    if (d)
-        d->blocks = (block_at *)calloc((size_t)s->X * s->R, sizeof *d->blocks);
-    if (!d || !d->blocks) {
+    size_t J = (size_t)s->X * s->R;
+    if (d) {
+        d->blocks = (block_at *)calloc(J, sizeof *d->blocks);
+        d->rj = (float **)calloc(3 * J, sizeof *d->rj);
+    }
+    if (!d || !d->blocks || !d->rj) {
+        if (d)
+            free(d->blocks), free(d->rj);
         free(d);
         return CIRCA_E_NOMEM;
     }
+    d->h1j = d->rj + J, d->dj = d->rj + 2 * J;
     d->device = device;
     d->s = *s;
     d->nblocks = s->X * s->R;
     d->count = layout(d);
     if (d->count != count) { // the host packed a different model: a bug
-        free(d->blocks);
+        free(d->blocks), free(d->rj);
         free(d);
         return CIRCA_E_PARAM;
     }
@@ -598,7 +1175,7 @@ extern "C" int circa_cuda__tasnet_open(int device, const circa_cuda_tasnet_shape
     if (st == CIRCA_OK)
         st = lst;
     if (st != CIRCA_OK) {
-        free(d->blocks);
+        free(d->blocks), free(d->rj);
         free(d);
         return st;
     }
@@ -614,7 +1191,7 @@ extern "C" void circa_cuda__tasnet_close(circa_cuda_tasnet *d)
     enter(d->device, &prev);
     close_locked(d);
     leave(prev, cudaSuccess);
-    free(d->blocks);
+    free(d->blocks), free(d->rj);
     free(d);
 }
 
@@ -625,5 +1202,35 @@ extern "C" int circa_cuda__tasnet_forward(circa_cuda_tasnet *d, int batch, int t
     cudaError_t err = enter(d->device, &prev);
     if (err == cudaSuccess)
         err = forward_locked(d, batch, t, frames, mix, est);
+    return leave(prev, err);
+}
+
+extern "C" int circa_cuda__tasnet_upload(circa_cuda_tasnet *d, const float *params)
+{
+    int prev;
+    cudaError_t err = enter(d->device, &prev);
+    if (err == cudaSuccess)
+        err = upload_params(d, params);
+    return leave(prev, err);
+}
+
+extern "C" int circa_cuda__tasnet_train_forward(circa_cuda_tasnet *d, int batch, int t, int frames,
+                                                const float *mix, float *est)
+{
+    int prev;
+    cudaError_t err = enter(d->device, &prev);
+    if (err == cudaSuccess)
+        err = train_forward_locked(d, batch, t, frames, mix, est);
+    return leave(prev, err);
+}
+
+extern "C" int circa_cuda__tasnet_backward(circa_cuda_tasnet *d, const float *dest, float *grad)
+{
+    if (!d->tb)
+        return CIRCA_E_STATE;
+    int prev;
+    cudaError_t err = enter(d->device, &prev);
+    if (err == cudaSuccess)
+        err = backward_locked(d, dest, grad);
     return leave(prev, err);
 }

@@ -47,6 +47,17 @@ CIRCA_CUDA_TASNET_HIDDEN void circa_cuda__tasnet_close(circa_cuda_tasnet *d); /*
 CIRCA_CUDA_TASNET_HIDDEN int circa_cuda__tasnet_forward(circa_cuda_tasnet *d, int batch, int t,
                                                         int frames, const float *mix, float *est);
 
+/* Training. train_forward is forward that keeps its activations on the
+ * device; backward then takes dest = dLoss/dest [batch][C][t] and writes
+ * the whole gradient, `count` floats in the packed order, to grad
+ * (CIRCA_E_STATE without a kept forward). upload replaces the parameters
+ * (after an optimiser step on the host). */
+CIRCA_CUDA_TASNET_HIDDEN int circa_cuda__tasnet_train_forward(circa_cuda_tasnet *d, int batch, int t,
+                                                              int frames, const float *mix, float *est);
+CIRCA_CUDA_TASNET_HIDDEN int circa_cuda__tasnet_backward(circa_cuda_tasnet *d, const float *dest,
+                                                         float *grad);
+CIRCA_CUDA_TASNET_HIDDEN int circa_cuda__tasnet_upload(circa_cuda_tasnet *d, const float *params);
+
 #ifdef __cplusplus
 }
 #endif

@@ -74,7 +74,9 @@ CIRCA_API circa_status circa_mixer_make(const circa_mixer *m, int split, uint64_
 
 /* ---- 2. inference ------------------------------------------------------------- */
 /* Separates x[0..n) into est [C][n] in one forward pass (zero-padded to a
- * length the model takes). CIRCA_E_PARAM (n == 0), CIRCA_E_NOMEM. */
+ * length the model takes), each estimate then scaled so that their sum is
+ * the least-squares fit of x (mixture-consistent levels: SI-SNR training
+ * leaves the scale free). CIRCA_E_PARAM (n == 0), CIRCA_E_NOMEM. */
 CIRCA_API circa_status circa_separate_whole(circa_tasnet *net, const float *x, size_t n,
                                             float *est);
 
@@ -123,6 +125,8 @@ typedef struct circa_separate_train_config {
     const char *resume;   /* checkpoint to resume from, or NULL */
     int restart;          /* with resume: a new stage: lr from this config, plateau
                              counters and best score cleared (0: carry them on) */
+    unsigned mix_threads; /* threads making each batch's mixtures (0 or 1: the
+                             calling thread); the batches do not depend on it */
 } circa_separate_train_config;
 
 CIRCA_API circa_separate_train_config circa_separate_train_config_default(void);
@@ -133,7 +137,9 @@ CIRCA_API circa_separate_train_config circa_separate_train_config_default(void);
  * ".ckpt" every epoch. Progress lines go to log (may be NULL). When resuming,
  * net's weights are replaced by the checkpoint's. CIRCA_E_IO, CIRCA_E_MODEL
  * / CIRCA_E_FORMAT (bad checkpoint), CIRCA_E_NOMEM; *best_db (may be NULL)
- * receives the best validation SI-SNRi. */
+ * receives the best validation SI-SNRi. A model on the GPU
+ * (circa_tasnet_use_cuda with CIRCA_TASNET_GPU_TRAIN) trains there: the
+ * passes on the device, the mixer, loss, clipping and Adam on the host. */
 CIRCA_API circa_status circa_separate_train(circa_tasnet *net, const circa_mixer *m,
                                             const circa_separate_train_config *cfg, FILE *log,
                                             double *best_db);

@@ -8,7 +8,7 @@
  *   3. forward and backward   circa_tasnet_forward, circa_tasnet_backward
  *   4. files                  circa_tasnet_save, circa_tasnet_load
  *   5. streaming (causal)     circa_tasnet_stream_*
- *   6. GPU inference          circa_tasnet_use_cuda, circa_tasnet_on_cuda
+ *   6. GPU passes             circa_tasnet_use_cuda, circa_tasnet_on_cuda
  *
  * A worked example: one training step (error handling elided):
  *
@@ -134,23 +134,35 @@ CIRCA_API circa_status circa_tasnet_stream_push(circa_tasnet_stream *s, const fl
  * one flush and yields t samples per source. */
 CIRCA_API circa_status circa_tasnet_stream_flush(circa_tasnet_stream *s, float *out, int *nout);
 
-/* ---- 6. GPU inference (CUDA) ------------------------------------------------------ */
-/* Moves inference to CUDA device 0 (on != 0), or back to the CPU (on == 0).
- * While on, circa_tasnet_forward runs on the GPU (cuda/tasnet.cu: cuBLAS
- * for the 1x1 convolutions and the decoder, kernels for the rest) with the
- * weights as they were at this call (call again after changing them); it
- * keeps no activations, so circa_tasnet_backward returns CIRCA_E_STATE:
- * training stays on the CPU. Its result equals the CPU's to float rounding,
- * not bit for bit. Streams (section 5) always run on the CPU. cuBLAS is
- * loaded at run time ($CIRCA_CUBLAS may name it).
+/* ---- 6. GPU inference and training (CUDA) ---------------------------------------- */
+/* Where circa_tasnet_forward and circa_tasnet_backward run. */
+typedef enum circa_tasnet_device {
+    CIRCA_TASNET_CPU = 0,       /* the default */
+    CIRCA_TASNET_GPU = 1,       /* inference on CUDA device 0: forward keeps no activations */
+    CIRCA_TASNET_GPU_TRAIN = 2  /* forward keeps its activations on the device; backward works */
+} circa_tasnet_device;
+
+/* Moves the model's passes to `where` (cuda/tasnet.cu: cuBLAS SGEMMs for
+ * the 1x1 convolutions and the decoder, kernels for the rest). The weights
+ * are copied to the device now, and again at the first forward after a
+ * backward (so an optimiser step on the host between them is seen); call
+ * again after changing them otherwise. On the GPU:
+ *   - CIRCA_TASNET_GPU: forward keeps nothing, so circa_tasnet_backward
+ *     returns CIRCA_E_STATE; memory grows with the signal, not the depth.
+ *   - CIRCA_TASNET_GPU_TRAIN: backward accumulates the whole gradient into
+ *     the parameters' g on the host (Adam and clipping stay on the host).
+ * Results equal the CPU's to float rounding, not bit for bit. Streams
+ * (section 5) always run on the CPU. cuBLAS is loaded at run time
+ * ($CIRCA_CUBLAS may name it).
  * CIRCA_E_UNSUPPORTED in a build without CUDA; CIRCA_E_DEVICE when no
- * device is usable or cuBLAS cannot be loaded, CIRCA_E_NOMEM; *why (may be
- * NULL) then receives a static one-line reason. On failure the model stays
- * on the CPU. circa_tasnet_forward returns CIRCA_E_DEVICE for a CUDA error
- * while on. */
-CIRCA_API circa_status circa_tasnet_use_cuda(circa_tasnet *net, int on, const char **why);
-/* 1 while the model's inference runs on a GPU, else 0. */
-CIRCA_API int circa_tasnet_on_cuda(const circa_tasnet *net);
+ * device is usable or cuBLAS cannot be loaded, CIRCA_E_NOMEM, CIRCA_E_PARAM
+ * for an unknown `where`; *why (may be NULL) then receives a static
+ * one-line reason. On failure the model is on the CPU. While on the GPU,
+ * circa_tasnet_forward and _backward return CIRCA_E_DEVICE for a CUDA error. */
+CIRCA_API circa_status circa_tasnet_use_cuda(circa_tasnet *net, circa_tasnet_device where,
+                                             const char **why);
+/* Where the model's passes run now. */
+CIRCA_API circa_tasnet_device circa_tasnet_on_cuda(const circa_tasnet *net);
 
 #ifdef __cplusplus
 }

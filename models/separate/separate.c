@@ -14,6 +14,54 @@ static size_t valid_len(const circa_tasnet_config *c, size_t n) {
     return L + (n - L + S - 1) / S * S;
 }
 
+/* Mixture-consistent levels: SI-SNR training leaves each estimate's scale
+ * free (the shipped models' drifted by 10-20 dB), so every estimate is
+ * scaled by a_s, the least-squares solution of sum_s a_s est_s = x (C x C
+ * normal equations in double, partial pivoting). Scores that ignore scale
+ * (SI-SNR) do not change; levels, and plain SNR, become the mixture's.
+ * A singular or non-finite system leaves the estimates as they are. */
+static void consistent_scale(int C, size_t n, const float *x, float *est) {
+    double G[4][5] = {{0}};
+    for (int a = 0; a < C; a++) {
+        const float *ea = est + (size_t)a * n;
+        for (int b = a; b < C; b++) {
+            const float *eb = est + (size_t)b * n;
+            double g = 0;
+            for (size_t i = 0; i < n; i++) g += (double)ea[i] * eb[i];
+            G[a][b] = G[b][a] = g;
+        }
+        double r = 0;
+        for (size_t i = 0; i < n; i++) r += (double)ea[i] * x[i];
+        G[a][C] = r;
+    }
+    double scale = 0;
+    for (int a = 0; a < C; a++) scale = fmax(scale, G[a][a]);
+    if (!(scale > 0)) return;
+    for (int col = 0; col < C; col++) { /* elimination with partial pivoting */
+        int piv = col;
+        for (int r = col + 1; r < C; r++)
+            if (fabs(G[r][col]) > fabs(G[piv][col])) piv = r;
+        if (!(fabs(G[piv][col]) > 1e-9 * scale)) return;
+        for (int k = 0; k <= C; k++) {
+            double t = G[col][k];
+            G[col][k] = G[piv][k], G[piv][k] = t;
+        }
+        for (int r = col + 1; r < C; r++) {
+            double f = G[r][col] / G[col][col];
+            for (int k = col; k <= C; k++) G[r][k] -= f * G[col][k];
+        }
+    }
+    double a[4];
+    for (int r = C - 1; r >= 0; r--) {
+        double v = G[r][C];
+        for (int k = r + 1; k < C; k++) v -= G[r][k] * a[k];
+        a[r] = v / G[r][r];
+        if (!isfinite(a[r])) return;
+    }
+    for (int s2 = 0; s2 < C; s2++)
+        for (size_t i = 0; i < n; i++) est[(size_t)s2 * n + i] = (float)(a[s2] * est[(size_t)s2 * n + i]);
+}
+
 circa_status circa_separate_whole(circa_tasnet *net, const float *x, size_t n, float *est) {
     if (!net || !x || !est || n == 0 || n > (size_t)1 << 30) return CIRCA_E_PARAM;
     const circa_tasnet_config *c = circa_tasnet_get_config(net);
@@ -26,6 +74,7 @@ circa_status circa_separate_whole(circa_tasnet *net, const float *x, size_t n, f
     }
     for (int s = 0; st == CIRCA_OK && s < c->C; s++)
         memcpy(est + (size_t)s * n, ep + (size_t)s * tp, n * sizeof *est);
+    if (st == CIRCA_OK) consistent_scale(c->C, n, x, est);
     free(xp);
     free(ep);
     return st;

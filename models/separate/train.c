@@ -1,13 +1,14 @@
 /* train.c: the Conv-TasNet training loop for two-speaker separation: PIT SI-SNR loss, Adam with clipping, validation SI-SNRi on held-out speakers, LR halving on plateaus, early stop, checkpoints and resume. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "circa/separate.h"
 
 circa_separate_train_config circa_separate_train_config_default(void) {
-    circa_separate_train_config c = {0, 4.0, 4, 1e-3f, 1, 100, 16, 100, 3, 3, NULL, NULL, 0};
+    circa_separate_train_config c = {0, 4.0, 4, 1e-3f, 1, 100, 16, 100, 3, 3, NULL, NULL, 0, 1};
     return c;
 }
 
@@ -116,15 +117,52 @@ typedef struct bufs {
     float *mix, *src, *est, *dest;
 } bufs;
 
+/* A batch's mixtures, item i from seed base + i: the same whatever the
+ * thread count (each item is a pure function of its seed). */
+typedef struct mix_job {
+    const circa_mixer *m;
+    uint64_t base;
+    size_t t;
+    bufs *b;
+    int from, to;
+    circa_status st;
+} mix_job;
+
+static void *mix_items(void *p) {
+    mix_job *j = p;
+    for (int i = j->from; i < j->to && j->st == CIRCA_OK; i++)
+        j->st = circa_mixer_make(j->m, CIRCA_MIXER_TRAIN, j->base + (uint64_t)i, j->t, j->b->mix + (size_t)i * j->t,
+                                 j->b->src + (size_t)i * 2 * j->t, NULL);
+    return NULL;
+}
+
+static circa_status make_batch(const circa_mixer *m, int B, uint64_t base, size_t t, bufs *b, unsigned threads) {
+    enum { MAX_THREADS = 64 };
+    unsigned n = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    if (n > (unsigned)B) n = (unsigned)B;
+    mix_job jobs[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (unsigned k = 0; k < n; k++) {
+        jobs[k] = (mix_job){m, base, t, b, (int)((size_t)B * k / n), (int)((size_t)B * (k + 1) / n), CIRCA_OK};
+        started[k] = k > 0 && pthread_create(&tid[k], NULL, mix_items, &jobs[k]) == 0;
+    }
+    for (unsigned k = 0; k < n; k++) /* the calling thread takes job 0 and any that did not start */
+        if (!started[k]) mix_items(&jobs[k]);
+    circa_status st = CIRCA_OK;
+    for (unsigned k = 0; k < n; k++) {
+        if (started[k]) pthread_join(tid[k], NULL);
+        if (st == CIRCA_OK) st = jobs[k].st;
+    }
+    return st;
+}
+
 /* One step on a fresh batch; *sisnr receives the batch's mean PIT SI-SNR. */
 static circa_status train_step(circa_tasnet *net, const circa_mixer *m, const circa_separate_train_config *cfg,
                                circa_nn_adam *adam, circa_nn_param *ps, size_t np, size_t t, long step,
                                bufs *b, double *sisnr) {
     int B = cfg->batch;
-    circa_status st = CIRCA_OK;
-    for (int i = 0; st == CIRCA_OK && i < B; i++)
-        st = circa_mixer_make(m, CIRCA_MIXER_TRAIN, cfg->seed * 1000003u + (uint64_t)step * (uint64_t)B + (uint64_t)i,
-                              t, b->mix + (size_t)i * t, b->src + (size_t)i * 2 * t, NULL);
+    circa_status st = make_batch(m, B, cfg->seed * 1000003u + (uint64_t)step * (uint64_t)B, t, b, cfg->mix_threads);
     if (st == CIRCA_OK) st = circa_tasnet_forward(net, B, (int)t, b->mix, b->est);
     float loss = 0;
     memset(b->dest, 0, (size_t)B * 2 * t * sizeof *b->dest);
@@ -191,6 +229,9 @@ circa_status circa_separate_train(circa_tasnet *net, const circa_mixer *m,
         st = load_ckpt(cfg->resume, ps, np, &s);
         if (st != CIRCA_OK) return st;
         adam.lr = s.lr, adam.step = s.adam_step;
+        circa_tasnet_device on = circa_tasnet_on_cuda(net);
+        if (on != CIRCA_TASNET_CPU && (st = circa_tasnet_use_cuda(net, on, NULL)) != CIRCA_OK)
+            return st; /* the checkpoint's weights to the device */
         if (log) fprintf(log, "resumed at epoch %d step %d, lr %.2g, best %.2f dB\n", s.epoch, s.step, s.lr, s.best);
         if (cfg->restart) { /* a new stage: the plateau rule starts over */
             adam.lr = s.lr = cfg->lr, s.bad = s.halvings = 0, s.best = -INFINITY;

@@ -387,6 +387,7 @@ static circa_status head_backward(circa_tasnet *net, const float *dest, grads *g
 
 circa_status circa_tasnet_backward(circa_tasnet *net, const float *dest) {
     if (!net || !dest) return CIRCA_E_PARAM;
+    if (net->gpu) return circa_tasnet__backward_cuda(net, dest);
     if (!net->have_acts) return CIRCA_E_STATE;
     const circa_tasnet_config *c = &net->cfg;
     acts *a = &net->a;

@@ -33,13 +33,16 @@ struct circa_tasnet {
     int nblocks;
     acts a;
     int have_acts;
-    struct circa_cuda_tasnet *gpu; /* non-NULL while inference runs on a GPU (section 6) */
+    struct circa_cuda_tasnet *gpu; /* non-NULL while the passes run on a GPU (section 6) */
+    circa_tasnet_device gpu_mode;
+    int gpu_stale;                 /* host weights may differ from the device's */
 };
 
 /* The GPU hooks (cuda/tasnet_host.c, or cuda/tasnet_fallback.c without
- * CUDA): the forward pass on net->gpu, and closing it (accepts none). */
+ * CUDA): the passes on net->gpu, and closing it (accepts none). */
 circa_status circa_tasnet__forward_cuda(circa_tasnet *net, int batch, int t, int frames,
                                         const float *mix, float *est);
+circa_status circa_tasnet__backward_cuda(circa_tasnet *net, const float *dest);
 void circa_tasnet__cuda_release(circa_tasnet *net);
 
 #endif
