@@ -35,13 +35,13 @@ if ! "$py" -c 'import torch' 2>/dev/null; then
     exit 0
 fi
 for t in 1 2; do
-    "$py" - "$t" "$reps" <<'EOF'
+    "$py" - "$t" "$reps" "$here/bench" <<'EOF'
 import sys, time, itertools
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-threads, reps = int(sys.argv[1]), int(sys.argv[2])
+threads, reps, BENCH = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 torch.set_num_threads(threads)
 torch.manual_seed(1)
 EPS = 1e-8
@@ -49,58 +49,9 @@ N, L, B, H, Sc, P, X, R, C = 64, 16, 64, 128, 64, 3, 6, 2, 2
 batch, T = 4, 16000
 
 
-class GLN(nn.Module):  # circa's gLN: statistics over channels and frames per item
-    def __init__(self, c):
-        super().__init__()
-        self.g = nn.Parameter(torch.ones(c))
-        self.b = nn.Parameter(torch.zeros(c))
-
-    def forward(self, x):
-        mu = x.mean(dim=(1, 2), keepdim=True)
-        var = ((x - mu) ** 2).mean(dim=(1, 2), keepdim=True)
-        return self.g[None, :, None] * (x - mu) / torch.sqrt(var + EPS) + self.b[None, :, None]
-
-
-class Block(nn.Module):
-    def __init__(self, d, last):
-        super().__init__()
-        self.inp = nn.Conv1d(B, H, 1)
-        self.prelu1, self.norm1 = nn.PReLU(1), GLN(H)
-        self.pad = (P - 1) * d // 2
-        self.dw = nn.Conv1d(H, H, P, dilation=d, groups=H, padding=self.pad)
-        self.prelu2, self.norm2 = nn.PReLU(1), GLN(H)
-        self.res = None if last else nn.Conv1d(H, B, 1)
-        self.skip = nn.Conv1d(H, Sc, 1)
-
-    def forward(self, x):
-        y = self.norm1(self.prelu1(self.inp(x)))
-        y = self.norm2(self.prelu2(self.dw(y)))
-        return (None if self.res is None else x + self.res(y)), self.skip(y)
-
-
-class TasNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.enc = nn.Conv1d(1, N, L, stride=L // 2, bias=False)
-        self.norm = GLN(N)
-        self.inp = nn.Conv1d(N, B, 1)
-        J = X * R
-        self.blocks = nn.ModuleList(Block(2 ** (j % X), j == J - 1) for j in range(J))
-        self.prelu = nn.PReLU(1)
-        self.mask = nn.Conv1d(Sc, C * N, 1)
-        self.dec = nn.ConvTranspose1d(N, 1, L, stride=L // 2, bias=False)
-
-    def forward(self, mix):
-        w = self.enc(mix[:, None, :])
-        r = self.inp(self.norm(w))
-        skip = 0
-        for blk in self.blocks:
-            r, s = blk(r)
-            skip = skip + s
-        m = torch.sigmoid(self.mask(self.prelu(skip)))
-        bsz, k = w.shape[0], w.shape[2]
-        masked = m.view(bsz, C, N, k) * w[:, None]
-        return self.dec(masked.reshape(bsz * C, N, k)).view(bsz, C, -1)
+# The same architecture as bench/tasnet_infer_torch.py (one definition).
+sys.path.insert(0, BENCH)
+from tasnet_infer_torch import TasNet  # noqa: E402
 
 
 def sisnr(est, ref):
@@ -152,7 +103,7 @@ bench_op("depthwise 128 k3 d4", nn.Conv1d(H, H, P, dilation=4, groups=H, padding
 bench_op("decoder 64->1 k16 s8", nn.ConvTranspose1d(N, 1, L, stride=L // 2, bias=False),
          torch.randn(batch * C, N, K), True)
 
-net = TasNet()
+net = TasNet(N, L, B, H, Sc, P, X, R, C)
 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 mix, src = torch.randn(batch, T), torch.randn(batch, C, T)
 tf, tb, ts = [], [], []
