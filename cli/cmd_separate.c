@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "audio_cli.h"
+#include "circa/cuda.h"
 #include "circa/separate.h"
 #include "circa/spectral.h"
 #include "commands.h"
@@ -106,6 +107,15 @@ static int use_gpu(const char *cmd, circa_tasnet *net) {
     return st == CIRCA_OK ? EXIT_OK : EXIT_DATA;
 }
 
+/* --gpu before anything slow (loading speech): is there a device at all? */
+static int gpu_present(const char *cmd) {
+    int count = 0;
+    const char *why = NULL;
+    circa_cuda_devices(NULL, 0, &count, &why);
+    if (count == 0) cli_error(cmd, "--gpu: %s", why ? why : "no CUDA device");
+    return count > 0 ? EXIT_OK : EXIT_DATA;
+}
+
 static int load_data(const char *cmd, const sep_opts *o, int augment, circa_mixer **m) {
     if (!o->data) return cli_usage_error(cmd, "--data DIR is required", NULL);
     circa_mixer_config mc = circa_mixer_config_default();
@@ -167,6 +177,7 @@ static int cmd_separate_train(int argc, char **argv) {
     if (!o.out) return cli_usage_error("separate-train", "--out MODEL is required", NULL);
     circa_mixer *m = NULL;
     circa_tasnet *net = NULL;
+    if (o.gpu && (rc = gpu_present("separate-train")) != EXIT_OK) return rc;
     rc = load_data("separate-train", &o, 1, &m);
     if (rc == EXIT_OK && o.resume) rc = load_model(o.resume, o.threads, &net);
     else if (rc == EXIT_OK) {

@@ -67,6 +67,16 @@ if have sox; then
     grep -q "resumed at epoch" err.txt && ok || bad "resume message: $(cat err.txt)"
     expect 0 "eval" "$CIRCA" separate-eval --model m.cnn --data data --mixtures 2 --seconds 1
     grep -q "oracle WFM" out.txt && grep -q "^model " out.txt && ok || bad "eval table: $(cat out.txt)"
+    # training and evaluation on the GPU (with -T 2: mixtures made on two threads)
+    if "$CIRCA" -v --version 2>/dev/null | grep -q "^CUDA device 0"; then
+        expect 0 "train on the GPU" "$CIRCA" separate-train --gpu --data data --out mg.cnn --config $TINY --seconds 1 --segment 0.5 --batch 2 --epoch-steps 2 --val 2 -T 2
+        expect 0 "eval on the GPU" "$CIRCA" separate-eval --gpu --model mg.cnn --data data --mixtures 2 --seconds 1
+    else
+        expect 2 "GPU training without a device" "$CIRCA" separate-train --gpu --data data --out mg.cnn --config $TINY --seconds 1 -T 2
+        err_is "^circa: separate-train: --gpu: " "GPU training refusal"
+        [ ! -e mg.cnn ] && ok || bad "no model written without a device"
+        expect 2 "GPU eval without a device" "$CIRCA" separate-eval --gpu --model m.cnn --data data --mixtures 2 --seconds 1
+    fi
 else
     skipped="$skipped sox"
 fi
