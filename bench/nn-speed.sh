@@ -49,9 +49,10 @@ N, L, B, H, Sc, P, X, R, C = 64, 16, 64, 128, 64, 3, 6, 2, 2
 batch, T = 4, 16000
 
 
-# The same architecture as bench/tasnet_infer_torch.py (one definition).
+# The fixtures' Conv-TasNet (tests/fixtures/gen_tasnet_torch.py, through
+# bench/tasnet_infer_torch.py, which also sets float32 back as the default).
 sys.path.insert(0, BENCH)
-from tasnet_infer_torch import TasNet  # noqa: E402
+from tasnet_infer_torch import ref  # noqa: E402
 
 
 def sisnr(est, ref):
@@ -103,7 +104,7 @@ bench_op("depthwise 128 k3 d4", nn.Conv1d(H, H, P, dilation=4, groups=H, padding
 bench_op("decoder 64->1 k16 s8", nn.ConvTranspose1d(N, 1, L, stride=L // 2, bias=False),
          torch.randn(batch * C, N, K), True)
 
-net = TasNet(N, L, B, H, Sc, P, X, R, C)
+net = ref.TasNet(N, L, B, H, Sc, P, X, R, C, 0).float()
 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 mix, src = torch.randn(batch, T), torch.randn(batch, C, T)
 tf, tb, ts = [], [], []

@@ -5,13 +5,15 @@
  *
  *   nn_speed [-T THREADS] [-n REPS] [--step-only] [--ops-only] [--causal]
  *            [--batch B] [--seconds S]
- *   nn_speed --infer [--gpu] [--big] [-T THREADS] [-n REPS] [--causal] [--seconds S]
+ *   nn_speed --infer [--gpu] [--big | --model M.cnn] [-T THREADS] [-n REPS] [--causal]
+ *            [--seconds S]
  *
  * --infer times inference only (circa_tasnet_forward, batch 1, S seconds,
  * default 8): on the CPU, or with --gpu on CUDA device 0 (host-to-device
  * and back included), at the shipped size or, with --big, tasnet.h's
  * default (N 128, L 16, B 64, H 256, Sc 64, P 3, X 8, R 3: 1.27M
- * parameters). It prints the median and the real-time factor.
+ * parameters), or the model file M.cnn. It prints the median and the
+ * real-time factor; bench/tasnet_infer_torch.py is PyTorch's side.
  *
  * Prints one line per measurement: "circa T=<threads> <what> median_ms <m>
  * min_ms <m> reps <n>". Times are wall-clock medians over REPS runs (after
@@ -126,12 +128,18 @@ static void bench_tconv(const char *name, circa_nn_tconv1d c, int batch, int tin
     free(x), free(w), free(dy), free(y), free(dx), free(dw), free(tf), free(tb);
 }
 
-/* Inference of one batch-1 signal of t samples: median ms and RTF. */
-static int bench_infer(circa_tasnet_config cfg, int gpu, double seconds, int reps) {
+/* Inference of one batch-1 signal of t samples: median ms and RTF; the
+ * model from `model` (a file) when not NULL, else random weights of cfg. */
+static int bench_infer(circa_tasnet_config cfg, const char *model, int gpu, double seconds, int reps) {
+    circa_tasnet *net;
+    if (model) {
+        CHECK(circa_tasnet_load(model, cfg.threads, &net));
+        cfg = *circa_tasnet_get_config(net);
+    } else {
+        CHECK(circa_tasnet_create(&cfg, 1, &net));
+    }
     int t = (int)(seconds * 8000);
     t -= (t - cfg.L) % (cfg.L / 2);
-    circa_tasnet *net;
-    CHECK(circa_tasnet_create(&cfg, 1, &net));
     if (gpu) {
         const char *why = NULL;
         if (circa_tasnet_use_cuda(net, CIRCA_TASNET_GPU, &why) != CIRCA_OK) {
@@ -148,8 +156,9 @@ static int bench_infer(circa_tasnet_config cfg, int gpu, double seconds, int rep
         if (r >= 0) tf[r] = now() - t0;
     }
     char what[96];
-    snprintf(what, sizeof what, "infer %s %.0f s %s", cfg.H == 256 ? "1.27M" : "small", seconds,
-             gpu ? "GPU" : "CPU");
+    const char *label = cfg.H == 256 ? "1.27M" : "small";
+    if (model) label = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
+    snprintf(what, sizeof what, "infer %s %.0f s %s", label, seconds, gpu ? "GPU" : "CPU");
     report(cfg.threads, what, tf, reps);
     printf("circa T=%u %-28s rtf %.5f\n", cfg.threads, what, tf[reps / 2] / seconds);
     free(mix), free(est), free(tf);
@@ -160,6 +169,7 @@ static int bench_infer(circa_tasnet_config cfg, int gpu, double seconds, int rep
 int main(int argc, char **argv) {
     unsigned threads = 1;
     int reps = 5, step = 1, ops = 1, causal = 0, batch = 4, infer = 0, gpu = 0, big = 0;
+    const char *model = NULL;
     double seconds = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-T") && i + 1 < argc) threads = (unsigned)atoi(argv[++i]);
@@ -172,10 +182,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--infer")) infer = 1;
         else if (!strcmp(argv[i], "--gpu")) gpu = 1;
         else if (!strcmp(argv[i], "--big")) big = 1;
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
         else {
             fprintf(stderr, "usage: nn_speed [-T THREADS] [-n REPS] [--step-only] [--ops-only] "
                             "[--causal] [--batch B] [--seconds S]\n"
-                            "       nn_speed --infer [--gpu] [--big] [-T THREADS] [-n REPS] "
+                            "       nn_speed --infer [--gpu] [--big | --model M.cnn] [-T THREADS] [-n REPS] "
                             "[--causal] [--seconds S]\n");
             return 1;
         }
@@ -189,7 +200,7 @@ int main(int argc, char **argv) {
             cfg = circa_tasnet_config_default();
             cfg.causal = causal, cfg.threads = threads;
         }
-        return bench_infer(cfg, gpu, seconds, reps);
+        return bench_infer(cfg, model, gpu, seconds, reps);
     }
     int t = (int)(seconds * 8000);
     t -= (t - cfg.L) % (cfg.L / 2);
