@@ -713,13 +713,12 @@ cudaError_t ensure(session *d, size_t bt, size_t bk)
         return cudaSuccess;
     free_acts(d);
     const shape &s = d->s;
-    size_t wide = (size_t)(s.H > s.N ? s.H : s.N);
     cudaError_t err;
     if ((err = dev_alloc(&d->mix, bt)) != cudaSuccess ||
         (err = dev_alloc(&d->enc, bk * s.N)) != cudaSuccess ||
         (err = dev_alloc(&d->x0, bk * s.N)) != cudaSuccess ||
         (err = dev_alloc(&d->r, bk * s.B)) != cudaSuccess ||
-        (err = dev_alloc(&d->h, bk * wide)) != cudaSuccess ||
+        (err = dev_alloc(&d->h, bk * s.H)) != cudaSuccess ||
         (err = dev_alloc(&d->d, bk * s.H)) != cudaSuccess ||
         (err = dev_alloc(&d->skip, bk * s.Sc)) != cudaSuccess ||
         (err = dev_alloc(&d->mask, bk * s.C * s.N)) != cudaSuccess ||
