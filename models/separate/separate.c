@@ -15,33 +15,42 @@ static size_t valid_len(const circa_tasnet_config *c, size_t n) {
 }
 
 /* Mixture-consistent levels: SI-SNR training leaves each estimate's scale
- * free (the shipped models' drifted by 10-20 dB), so every estimate is
- * scaled by a_s, the least-squares solution of sum_s a_s est_s = x (C x C
- * normal equations in double, partial pivoting). Scores that ignore scale
- * (SI-SNR) do not change; levels, and plain SNR, become the mixture's.
- * A singular or non-finite system leaves the estimates as they are. */
-static void consistent_scale(int C, size_t n, const float *x, float *est) {
-    double G[4][5] = {{0}};
+ * free (the GPU-trained model's drifted by about 20 dB), so estimates are
+ * scaled by gains a_s, the least-squares solution of sum_s a_s est_s = x.
+ * Scores that ignore scale (SI-SNR) do not change; levels, and plain SNR,
+ * become the mixture's. Whole signals use one gain per source; causal
+ * streams a running one (levels_update below). */
+
+/* Adds the normal equations of n samples to G: G[a][b] += <est_a, est_b>,
+ * G[a][C] += <est_a, x>; est is [C][stride]. */
+static void gram_add(int C, size_t n, const float *x, const float *est, size_t stride, double G[4][5]) {
     for (int a = 0; a < C; a++) {
-        const float *ea = est + (size_t)a * n;
+        const float *ea = est + (size_t)a * stride;
         for (int b = a; b < C; b++) {
-            const float *eb = est + (size_t)b * n;
+            const float *eb = est + (size_t)b * stride;
             double g = 0;
             for (size_t i = 0; i < n; i++) g += (double)ea[i] * eb[i];
-            G[a][b] = G[b][a] = g;
+            G[a][b] += g;
+            if (b != a) G[b][a] += g;
         }
         double r = 0;
         for (size_t i = 0; i < n; i++) r += (double)ea[i] * x[i];
-        G[a][C] = r;
+        G[a][C] += r;
     }
-    double scale = 0;
-    for (int a = 0; a < C; a++) scale = fmax(scale, G[a][a]);
-    if (!(scale > 0)) return;
-    for (int col = 0; col < C; col++) { /* elimination with partial pivoting */
+}
+
+/* Solves G a = rhs (G's last column) by elimination with partial pivoting,
+ * on a copy. 0 (a untouched) when singular or non-finite. */
+static int solve_gains(int C, const double G0[4][5], double *gain) {
+    double G[4][5], a[4], scale = 0;
+    memcpy(G, G0, sizeof G);
+    for (int i = 0; i < C; i++) scale = fmax(scale, G[i][i]);
+    if (!(scale > 0)) return 0;
+    for (int col = 0; col < C; col++) {
         int piv = col;
         for (int r = col + 1; r < C; r++)
             if (fabs(G[r][col]) > fabs(G[piv][col])) piv = r;
-        if (!(fabs(G[piv][col]) > 1e-9 * scale)) return;
+        if (!(fabs(G[piv][col]) > 1e-9 * scale)) return 0;
         for (int k = 0; k <= C; k++) {
             double t = G[col][k];
             G[col][k] = G[piv][k], G[piv][k] = t;
@@ -51,15 +60,25 @@ static void consistent_scale(int C, size_t n, const float *x, float *est) {
             for (int k = col; k <= C; k++) G[r][k] -= f * G[col][k];
         }
     }
-    double a[4];
     for (int r = C - 1; r >= 0; r--) {
         double v = G[r][C];
         for (int k = r + 1; k < C; k++) v -= G[r][k] * a[k];
         a[r] = v / G[r][r];
-        if (!isfinite(a[r])) return;
+        if (!isfinite(a[r])) return 0;
     }
-    for (int s2 = 0; s2 < C; s2++)
-        for (size_t i = 0; i < n; i++) est[(size_t)s2 * n + i] = (float)(a[s2] * est[(size_t)s2 * n + i]);
+    memcpy(gain, a, (size_t)C * sizeof *a);
+    return 1;
+}
+
+static void apply_gains(int C, size_t n, const double *gain, float *est, size_t stride) {
+    for (int c = 0; c < C; c++)
+        for (size_t i = 0; i < n; i++) est[(size_t)c * stride + i] = (float)(gain[c] * est[(size_t)c * stride + i]);
+}
+
+static void consistent_scale(int C, size_t n, const float *x, float *est) {
+    double G[4][5] = {{0}}, gain[4];
+    gram_add(C, n, x, est, n, G);
+    if (solve_gains(C, G, gain)) apply_gains(C, n, gain, est, n);
 }
 
 circa_status circa_separate_whole(circa_tasnet *net, const float *x, size_t n, float *est) {
@@ -97,7 +116,16 @@ typedef struct sep_op {
     float *q;                    /* interleaved output queue */
     size_t q_len, q_pos, q_cap;
     uint64_t n_in, n_out;        /* causal: samples taken and queued */
+    /* causal: running levels. x_prev is the input of the last hop pushed
+     * (the next hop's output belongs to it); lv the decayed normal
+     * equations; gain the current gains (1 until the first solution). */
+    float *x_prev;
+    double lv[4][5], gain[4];
 } sep_op;
+
+/* Causal streams: the gains from the normal equations of the last
+ * LEVELS_TAU_S seconds or so (exponentially weighted). */
+#define LEVELS_TAU_S 4.0
 
 static circa_status queue_room(sep_op *s, size_t frames) {
     if (s->q_pos == s->q_len) s->q_pos = s->q_len = 0;
@@ -176,6 +204,18 @@ static circa_status run_chunk(sep_op *s, int final) {
     return st;
 }
 
+/* Causal: decays the running normal equations, adds the hop just made
+ * (s->est, [C][stride], n samples a source, from the input in s->x_prev), solves for the
+ * gains and applies them to s->est. */
+static void levels_update(sep_op *s, size_t n, size_t stride) {
+    double rho = exp(-(double)n / (LEVELS_TAU_S * CIRCA_SEPARATE_RATE));
+    for (int a = 0; a < s->C; a++)
+        for (int b = 0; b <= s->C; b++) s->lv[a][b] *= rho;
+    gram_add(s->C, n, s->x_prev, s->est, stride, s->lv);
+    solve_gains(s->C, s->lv, s->gain);
+    apply_gains(s->C, n, s->gain, s->est, stride);
+}
+
 /* Causal: one hop through the stream; at the end, pads the last hop,
  * flushes, and trims (or pads) to the input's length. */
 static circa_status run_hop(sep_op *s, int final) {
@@ -186,11 +226,14 @@ static circa_status run_hop(sep_op *s, int final) {
         memset(s->in + s->in_len, 0, (S - s->in_len) * sizeof *s->in);
         st = circa_tasnet_stream_push(s->stream, s->in, s->est, &nout);
         s->in_len = 0;
+        if (st == CIRCA_OK && nout > 0) levels_update(s, (size_t)nout, S);
         if (st == CIRCA_OK && nout > 0) st = queue_planar(s, s->est, S, 0, (size_t)nout);
         if (st == CIRCA_OK) s->n_out += (uint64_t)nout;
+        memcpy(s->x_prev, s->in, S * sizeof *s->in);
     }
     if (st != CIRCA_OK || !final) return st;
     st = circa_tasnet_stream_flush(s->stream, s->est, &nout);
+    if (st == CIRCA_OK && nout > 0) levels_update(s, (size_t)nout, S);
     if (st == CIRCA_OK && nout > 0) st = queue_planar(s, s->est, S, 0, (size_t)nout), s->n_out += (uint64_t)nout;
     if (st == CIRCA_OK && s->n_out < s->n_in) st = queue_planar(s, NULL, 0, 0, (size_t)(s->n_in - s->n_out));
     else if (st == CIRCA_OK && s->n_out > s->n_in) s->q_len -= (size_t)(s->n_out - s->n_in);
@@ -245,6 +288,7 @@ static void sep_destroy(circa_op *op) {
         free(s->in);
         free(s->est);
         free(s->prev);
+        free(s->x_prev);
         free(s->q);
         free(s);
     }
@@ -269,6 +313,9 @@ circa_status circa_op_separate_create(circa_tasnet *net, double chunk_s, double 
         st = circa_tasnet_stream_create(net, &s->stream);
         s->in = malloc(S * sizeof *s->in);
         s->est = malloc(S * (size_t)c->C * sizeof *s->est);
+        s->x_prev = calloc(S, sizeof *s->x_prev);
+        for (int k = 0; k < 4; k++) s->gain[k] = 1;
+        if (!s->x_prev) st = CIRCA_E_NOMEM;
     } else {
         s->chunk = (size_t)(chunk_s * CIRCA_SEPARATE_RATE);
         s->ov = (size_t)(overlap_s * CIRCA_SEPARATE_RATE);
