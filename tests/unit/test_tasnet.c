@@ -205,38 +205,49 @@ Test(tasnet, finite_differences_c3_p5_causal) {
     free(k.mix); free(k.ref); free(est); free(dest);
 }
 
+/* `steps` training steps (PIT loss, clipping at 5, Adam at lr) on one batch:
+ * mix [batch][t] against ref [batch][2][t]; *first and *last get the loss
+ * of the first and the last step. */
+static void train_steps(circa_tasnet *net, int batch, int t, const float *mix, const float *ref, float lr,
+                        int steps, float *first, float *last) {
+    size_t ne = (size_t)batch * 2 * t, np;
+    circa_nn_param *ps = circa_tasnet_params(net, &np);
+    float *est = zeros(ne), *dest = zeros(ne), loss = 0;
+    circa_nn_adam a = circa_nn_adam_default();
+    a.lr = lr;
+    for (int s = 0; s < steps; s++) {
+        cr_assert_eq(circa_tasnet_forward(net, batch, t, mix, est), CIRCA_OK);
+        memset(dest, 0, ne * sizeof *dest);
+        cr_assert_eq(circa_nn_pit_loss(batch, 2, (size_t)t, est, ref, &loss, dest, NULL), CIRCA_OK);
+        if (s == 0) *first = loss;
+        circa_nn_params_zero_grad(ps, np);
+        cr_assert_eq(circa_tasnet_backward(net, dest), CIRCA_OK);
+        cr_assert_eq(circa_nn_clip_grad_norm(ps, np, 5.0f, NULL), CIRCA_OK);
+        cr_assert_eq(circa_nn_adam_step(&a, ps, np), CIRCA_OK);
+    }
+    *last = loss;
+    free(est), free(dest);
+}
+
 Test(tasnet, training_steps_decrease_loss) {
     circa_tasnet_config cfg = tiny(0);
     circa_tasnet *net;
     cr_assert_eq(circa_tasnet_create(&cfg, 11, &net), CIRCA_OK);
     int batch = 2, t = 66;
     size_t ne = (size_t)batch * 2 * t;
-    float *ref = rand_vec(ne), *mix = zeros((size_t)batch * t), *est = zeros(ne), *dest = zeros(ne);
+    float *ref = rand_vec(ne), *mix = zeros((size_t)batch * t);
     for (int b = 0; b < batch; b++)
         for (int i = 0; i < t; i++) {
             ref[(b * 2 + 1) * t + i] = 0.5f * sinf(0.7f * i + b); /* one noise-like, one tonal */
             mix[b * t + i] = ref[(b * 2) * t + i] + ref[(b * 2 + 1) * t + i];
         }
-    size_t np;
-    circa_nn_param *ps = circa_tasnet_params(net, &np);
-    circa_nn_adam a = circa_nn_adam_default();
-    a.lr = 5e-3f;
     float first = 0, loss = 0;
     int steps = quick() ? 15 : 40;
-    for (int s = 0; s < steps; s++) {
-        cr_assert_eq(circa_tasnet_forward(net, batch, t, mix, est), CIRCA_OK);
-        memset(dest, 0, ne * sizeof *dest);
-        cr_assert_eq(circa_nn_pit_loss(batch, 2, (size_t)t, est, ref, &loss, dest, NULL), CIRCA_OK);
-        if (s == 0) first = loss;
-        circa_nn_params_zero_grad(ps, np);
-        cr_assert_eq(circa_tasnet_backward(net, dest), CIRCA_OK);
-        cr_assert_eq(circa_nn_clip_grad_norm(ps, np, 5.0f, NULL), CIRCA_OK);
-        cr_assert_eq(circa_nn_adam_step(&a, ps, np), CIRCA_OK);
-    }
+    train_steps(net, batch, t, mix, ref, 5e-3f, steps, &first, &loss);
     fprintf(stderr, "tasnet training: loss %.3f -> %.3f in %d steps\n", first, loss, steps);
     cr_expect(loss < first - 1.0f, "loss %g -> %g", first, loss);
     circa_tasnet_free(net);
-    free(ref); free(mix); free(est); free(dest);
+    free(ref); free(mix);
 }
 
 /* Streaming a causal model hop by hop gives the batch forward's output
@@ -477,23 +488,11 @@ Test(tasnet, gpu_training_steps_use_new_weights, .timeout = 120) {
     cr_assert_eq(circa_tasnet_create(&cfg, 13, &net), CIRCA_OK);
     cr_assert_eq(circa_tasnet_use_cuda(net, CIRCA_TASNET_GPU_TRAIN, NULL), CIRCA_OK);
     int batch = 2, t = 2004;
-    size_t ne = (size_t)batch * 2 * t, np;
-    circa_nn_param *ps = circa_tasnet_params(net, &np);
-    float *mix = rand_vec((size_t)batch * t), *ref = rand_vec(ne), *est = zeros(ne), *dest = zeros(ne);
-    float *cpu = zeros(ne);
+    size_t ne = (size_t)batch * 2 * t;
+    float *mix = rand_vec((size_t)batch * t), *ref = rand_vec(ne), *est = zeros(ne), *cpu = zeros(ne);
     for (size_t i = 0; i < (size_t)batch * t; i++) mix[i] = ref[i] + ref[(size_t)t + i];
-    circa_nn_adam adam = circa_nn_adam_default();
     float first = 0, loss = 0;
-    for (int step = 0; step < 30; step++) {
-        cr_assert_eq(circa_tasnet_forward(net, batch, t, mix, est), CIRCA_OK);
-        memset(dest, 0, ne * sizeof *dest);
-        cr_assert_eq(circa_nn_pit_loss(batch, 2, (size_t)t, est, ref, &loss, dest, NULL), CIRCA_OK);
-        if (step == 0) first = loss;
-        circa_nn_params_zero_grad(ps, np);
-        cr_assert_eq(circa_tasnet_backward(net, dest), CIRCA_OK);
-        cr_assert_eq(circa_nn_clip_grad_norm(ps, np, 5.0f, NULL), CIRCA_OK);
-        cr_assert_eq(circa_nn_adam_step(&adam, ps, np), CIRCA_OK);
-    }
+    train_steps(net, batch, t, mix, ref, 1e-3f, 30, &first, &loss);
     fprintf(stderr, "GPU training: loss %.3f -> %.3f in 30 steps\n", first, loss);
     cr_expect_lt(loss, first - 1.0f, "loss %g -> %g", first, loss);
     cr_assert_eq(circa_tasnet_forward(net, batch, t, mix, est), CIRCA_OK); /* after the last step */
@@ -502,5 +501,5 @@ Test(tasnet, gpu_training_steps_use_new_weights, .timeout = 120) {
     double e = rel_err(est, cpu, ne);
     cr_expect(e < FIXTURE_TOL, "GPU used stale weights: %g", e);
     circa_tasnet_free(net);
-    free(mix), free(ref), free(est), free(dest), free(cpu);
+    free(mix), free(ref), free(est), free(cpu);
 }
