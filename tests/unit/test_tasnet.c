@@ -359,8 +359,8 @@ Test(tasnet, gpu_matches_cpu, .timeout = 300) {
         circa_tasnet_free(net);
     }
     /* the shipped models */
-    const char *models[] = {"separate-gln-small.cnn", "separate-cln-small.cnn"};
-    for (int i = 0; i < 2; i++) {
+    const char *models[] = {"separate-gln.cnn", "separate-gln-small.cnn", "separate-cln-small.cnn"};
+    for (int i = 0; i < 3; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/models/%s", CIRCA_SOURCE_DIR, models[i]);
         circa_tasnet *net;
