@@ -217,11 +217,22 @@ static const char *EVAL_USAGE =
     "       [--split-seed S] [-T N] [--gpu]\n"
     "Scores MODEL on N (50) mixtures of S (4) seconds of held-out speakers (the validation split of\n"
     "separate-train with the same --split-seed) next to oracle IBM, IRM and WFM masks (32 ms Hann\n"
-    "STFT, 8 ms hop). SDRi is the plain-SNR improvement of the best-permutation estimate.\n";
+    "STFT, 8 ms hop). SDRi is the plain-SNR improvement of the best-permutation estimate; \"+-\" is\n"
+    "the standard error of the mean SI-SNRi over the mixtures.\n";
 
+/* Sums over mixtures of the improvements, and of the squared SI-SNRi for its
+ * standard error: test sets differ by more than a model change (a 50-mixture
+ * mean moves by about 0.5 dB from one seed to another). */
 typedef struct eval_sum {
-    double si, snr;
+    double si, si2, snr;
 } eval_sum;
+
+/* Standard error of the mean of n values with sum s and sum of squares s2. */
+static double std_error(double s, double s2, int n) {
+    if (n < 2) return 0;
+    double var = (s2 - s * s / n) / (n - 1);
+    return var > 0 ? sqrt(var / n) : 0;
+}
 
 static int cmd_separate_eval(int argc, char **argv) {
     sep_opts o;
@@ -240,7 +251,7 @@ static int cmd_separate_eval(int argc, char **argv) {
         mix = malloc(t * sizeof *mix), src = malloc(2 * t * sizeof *src), est = malloc(2 * t * sizeof *est);
         if (!mix || !src || !est) rc = EXIT_DATA, cli_error("separate-eval", "out of memory");
     }
-    eval_sum sum[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
+    eval_sum sum[4] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
     double model_time = 0;
     for (int i = 0; rc == EXIT_OK && i < o.mixtures; i++) {
         circa_status st = circa_mixer_make(m, CIRCA_MIXER_VAL, o.seed * 1000003u + (uint64_t)i + 7, t, mix, src, NULL);
@@ -253,7 +264,8 @@ static int cmd_separate_eval(int argc, char **argv) {
             if (k == 0) model_time += now_s() - t0;
             double si, snr;
             circa_separate_score(t, est, src, &si, &snr);
-            sum[k].si += si - base_si, sum[k].snr += snr - base_snr;
+            sum[k].si += si - base_si, sum[k].si2 += (si - base_si) * (si - base_si);
+            sum[k].snr += snr - base_snr;
         }
         if (st != CIRCA_OK) rc = EXIT_DATA, cli_error("separate-eval", "%s", circa_strerror(st));
     }
@@ -261,9 +273,10 @@ static int cmd_separate_eval(int argc, char **argv) {
         const char *names[4] = {"model", "oracle IBM", "oracle IRM", "oracle WFM"};
         printf("%d mixtures of %.1f s, held-out speakers (split seed %llu)\n", o.mixtures, o.seconds_eval,
                (unsigned long long)o.split_seed);
-        printf("%-12s %9s %9s\n", "method", "SI-SNRi", "SDRi");
+        printf("%-12s %9s %7s %9s\n", "method", "SI-SNRi", "+-", "SDRi");
         for (int k = 0; k < 4; k++)
-            printf("%-12s %9.2f %9.2f\n", names[k], sum[k].si / o.mixtures, sum[k].snr / o.mixtures);
+            printf("%-12s %9.2f %7.2f %9.2f\n", names[k], sum[k].si / o.mixtures,
+                   std_error(sum[k].si, sum[k].si2, o.mixtures), sum[k].snr / o.mixtures);
         printf("model real-time factor: %.4f %s %u thread(s)\n", model_time / (o.mixtures * o.seconds_eval),
                o.gpu ? "on the GPU, host with" : "with", o.threads);
     }
