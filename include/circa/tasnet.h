@@ -98,9 +98,11 @@ CIRCA_API circa_status circa_tasnet_backward(circa_tasnet *net, const float *des
  * causal) and all parameters as an nn weight file. CIRCA_E_IO, NOMEM. */
 CIRCA_API circa_status circa_tasnet_save(const circa_tasnet *net, const char *path);
 /* Builds a model from parsed weights: CIRCA_E_MODEL when the config record
- * or a parameter is missing, CIRCA_E_FORMAT when one has the wrong shape or
- * a record is unknown, CIRCA_E_PARAM on a bad config, CIRCA_E_NOMEM.
- * `threads` sets cfg.threads. *out is NULL on failure. */
+ * or a parameter is missing, CIRCA_E_FORMAT when the float tensors do not
+ * add up to the config's size (checked before allocating), one has the
+ * wrong shape, a record is unknown or a weight is NaN or infinite,
+ * CIRCA_E_PARAM on a bad config, CIRCA_E_NOMEM. `threads` sets
+ * cfg.threads. *out is NULL on failure. */
 CIRCA_API circa_status circa_tasnet_from_weights(const circa_nn_weights *w, unsigned threads,
                                                  circa_tasnet **out);
 /* Loads a file: errors as circa_nn_weights_load, then from_weights. */

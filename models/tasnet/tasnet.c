@@ -19,8 +19,9 @@ circa_status circa_tasnet_config_check(const circa_tasnet_config *c) {
     int sizes[] = {c->N, c->L, c->B, c->H, c->Sc};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
         if (sizes[i] <= 0 || sizes[i] > MAX_SIZE) return CIRCA_E_PARAM;
+    /* R is bounded before X * R, which could overflow an int otherwise */
     if (c->L < 2 || c->L % 2 || c->P < 1 || c->P > 64 || c->X < 1 || c->X > 16 || c->R < 1 ||
-        c->X * c->R > MAX_BLOCKS || c->C < 1 || c->C > 4 || (c->causal != 0 && c->causal != 1))
+        c->R > MAX_BLOCKS || c->X * c->R > MAX_BLOCKS || c->C < 1 || c->C > 4 || (c->causal != 0 && c->causal != 1))
         return CIRCA_E_PARAM;
     if (!c->causal && c->P % 2 == 0) return CIRCA_E_PARAM; /* centred padding needs odd P */
     return CIRCA_OK;
@@ -65,6 +66,16 @@ static circa_nn_param *add(circa_tasnet *net, const char *name, int ndim, size_t
 static size_t count_params(const circa_tasnet_config *c) {
     size_t j = (size_t)c->X * c->R;
     return 1 + 2 + 2 + j * 14 - 2 + 1 + 2 + 1;
+}
+
+/* Number of floats in all parameters of a config: must match build_params.
+ * A weight file is checked against it before anything is allocated, so a
+ * small file cannot claim a model of many gigabytes. */
+static uint64_t count_floats(const circa_tasnet_config *c) {
+    uint64_t N = (uint64_t)c->N, B = (uint64_t)c->B, H = (uint64_t)c->H, Sc = (uint64_t)c->Sc;
+    uint64_t L = (uint64_t)c->L, P = (uint64_t)c->P, C = (uint64_t)c->C, j = (uint64_t)c->X * (uint64_t)c->R;
+    uint64_t per_block = H * B + H + 1 + 2 * H + H * P + H + 1 + 2 * H + Sc * H + Sc;
+    return N * L + 2 * N + B * N + B + j * per_block + (j - 1) * (B * H + B) + 1 + C * N * Sc + C * N + N * L;
 }
 
 static circa_status build_params(circa_tasnet *net) {
@@ -439,6 +450,26 @@ circa_status circa_tasnet_save(const circa_tasnet *net, const char *path) {
     return st;
 }
 
+/* Floats in every float record of a weight file. */
+static uint64_t file_floats(const circa_nn_weights *w) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < circa_nn_weights_count(w); i++) {
+        const circa_nn_record *r = circa_nn_weights_record(w, i);
+        if (r->dtype != CIRCA_NN_F32) continue;
+        uint64_t n = 1;
+        for (int d = 0; d < r->ndim; d++) n *= r->shape[d];
+        total += n;
+    }
+    return total;
+}
+
+/* A NaN or infinite weight would turn every output into NaN: refused at load. */
+static int all_finite(const circa_nn_param *p) {
+    for (size_t i = 0; i < p->size; i++)
+        if (!isfinite(p->w[i])) return 0;
+    return 1;
+}
+
 circa_status circa_tasnet_from_weights(const circa_nn_weights *w, unsigned threads,
                                        circa_tasnet **out) {
     if (!out) return CIRCA_E_PARAM;
@@ -449,10 +480,16 @@ circa_status circa_tasnet_from_weights(const circa_nn_weights *w, unsigned threa
     if (r->dtype != CIRCA_NN_I32 || r->ndim != 1 || r->shape[0] != 10) return CIRCA_E_FORMAT;
     const int32_t *v = r->data;
     circa_tasnet_config cfg = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], threads};
-    circa_tasnet *net;
-    circa_status st = alloc_model(&cfg, &net);
+    circa_status st = circa_tasnet_config_check(&cfg);
     if (st != CIRCA_OK) return st;
-    for (size_t i = 0; i < net->np && st == CIRCA_OK; i++) st = circa_nn_weights_get_param(w, &net->ps[i]);
+    if (file_floats(w) != count_floats(&cfg)) return CIRCA_E_FORMAT;
+    circa_tasnet *net;
+    st = alloc_model(&cfg, &net);
+    if (st != CIRCA_OK) return st;
+    for (size_t i = 0; i < net->np && st == CIRCA_OK; i++) {
+        st = circa_nn_weights_get_param(w, &net->ps[i]);
+        if (st == CIRCA_OK && !all_finite(&net->ps[i])) st = CIRCA_E_FORMAT;
+    }
     /* Every record must be ours: a file with extra tensors is another model. */
     if (st == CIRCA_OK && circa_nn_weights_count(w) != net->np + 1) st = CIRCA_E_FORMAT;
     if (st != CIRCA_OK) {

@@ -139,6 +139,54 @@ Test(tasnet, save_load_round_trip_and_validation) {
     free(mix); free(e1); free(e2);
 }
 
+/* Parses net's parameters with config record cfgv as a weight file and
+ * builds a model from it: the status of circa_tasnet_from_weights. */
+static circa_status load_with_config(circa_tasnet *net, const int32_t cfgv[10]) {
+    size_t np;
+    circa_nn_param *ps = circa_tasnet_params(net, &np);
+    circa_nn_record *recs = calloc(np + 1, sizeof *recs);
+    cr_assert(recs);
+    recs[0] = (circa_nn_record){"tasnet.config", CIRCA_NN_I32, 1, {10}, cfgv};
+    for (size_t i = 0; i < np; i++) {
+        recs[i + 1] = (circa_nn_record){ps[i].name, CIRCA_NN_F32, ps[i].ndim, {0}, ps[i].w};
+        memcpy(recs[i + 1].shape, ps[i].shape, sizeof recs[i + 1].shape);
+    }
+    uint8_t *buf;
+    size_t len;
+    cr_assert_eq(circa_nn_weights_encode(recs, np + 1, &buf, &len), CIRCA_OK);
+    circa_nn_weights *w;
+    cr_assert_eq(circa_nn_weights_parse(buf, len, &w), CIRCA_OK);
+    circa_tasnet *back = (circa_tasnet *)1;
+    circa_status st = circa_tasnet_from_weights(w, 1, &back);
+    if (st != CIRCA_OK) cr_expect_null(back);
+    circa_tasnet_free(back);
+    circa_nn_weights_free(w);
+    free(buf);
+    free(recs);
+    return st;
+}
+
+/* A valid weight file whose config claims a far larger model (gigabytes of
+ * parameters) is refused before allocating, and so is a non-finite weight. */
+Test(tasnet, weight_files_that_lie_are_refused) {
+    circa_tasnet_config cfg = tiny(0);
+    circa_tasnet *net;
+    cr_assert_eq(circa_tasnet_create(&cfg, 3, &net), CIRCA_OK);
+    int32_t cfgv[10] = {cfg.N, cfg.L, cfg.B, cfg.H, cfg.Sc, cfg.P, cfg.X, cfg.R, cfg.C, cfg.causal};
+    cr_expect_eq(load_with_config(net, cfgv), CIRCA_OK);
+    int32_t huge[10] = {4096, 16, 4096, 4096, 4096, 63, 16, 16, 4, 0};
+    cr_expect_eq(load_with_config(net, huge), CIRCA_E_FORMAT);
+    int32_t wider[10] = {cfg.N, cfg.L, cfg.B, cfg.H + 1, cfg.Sc, cfg.P, cfg.X, cfg.R, cfg.C, cfg.causal};
+    cr_expect_eq(load_with_config(net, wider), CIRCA_E_FORMAT);
+    size_t np;
+    circa_nn_param *ps = circa_tasnet_params(net, &np);
+    ps[np / 2].w[0] = NAN;
+    cr_expect_eq(load_with_config(net, cfgv), CIRCA_E_FORMAT);
+    ps[np / 2].w[0] = INFINITY;
+    cr_expect_eq(load_with_config(net, cfgv), CIRCA_E_FORMAT);
+    circa_tasnet_free(net);
+}
+
 Test(tasnet, rejects_bad_configs_and_lengths) {
     circa_tasnet_config cfg = tiny(0);
     circa_tasnet *net;
@@ -148,6 +196,9 @@ Test(tasnet, rejects_bad_configs_and_lengths) {
     cfg = tiny(0);
     cfg.L = 5;
     cr_expect_eq(circa_tasnet_create(&cfg, 1, &net), CIRCA_E_PARAM);
+    cfg = tiny(0);
+    cfg.R = 0x7fffffff; /* X * R would overflow (found by fuzz_nn_weights) */
+    cr_expect_eq(circa_tasnet_config_check(&cfg), CIRCA_E_PARAM);
     cfg = tiny(0);
     cr_assert_eq(circa_tasnet_create(&cfg, 1, &net), CIRCA_OK);
     float mix[40] = {0}, est[80];
