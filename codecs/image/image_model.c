@@ -471,7 +471,7 @@ static hood neighbours(const int32_t *p, uint32_t w, uint32_t x, uint32_t y) {
     h.n = up ? up[x] : h.w;
     h.nw = up && x ? up[x - 1] : h.n;
     h.ne = up && x + 1 < w ? up[x + 1] : h.n;
-    h.nn = y > 1 ? up[x - (size_t)w] : h.n;
+    h.nn = y > 1 ? (up - w)[x] : h.n; /* the row above up, without unsigned wrap-around */
     return h;
 }
 
