@@ -8,7 +8,7 @@
  *   nn_speed --infer [--gpu] [--big | --model M.cnn] [-T THREADS] [-n REPS] [--causal]
  *            [--seconds S]
  *
- * --infer times inference only (circa_tasnet_forward, batch 1, S seconds,
+ * --infer times inference only (circa_tasnet_infer, batch 1, S seconds,
  * default 8): on the CPU, or with --gpu on CUDA device 0 (host-to-device
  * and back included), at the shipped size or, with --big, tasnet.h's
  * default (N 128, L 16, B 64, H 256, Sc 64, P 3, X 8, R 3: 1.27M
@@ -152,7 +152,7 @@ static int bench_infer(circa_tasnet_config cfg, const char *model, int gpu, doub
     double *tf = malloc((size_t)reps * sizeof *tf);
     for (int r = -1; r < reps; r++) {
         double t0 = now();
-        CHECK(circa_tasnet_forward(net, 1, t, mix, est));
+        CHECK(circa_tasnet_infer(net, 1, t, mix, est));
         if (r >= 0) tf[r] = now() - t0;
     }
     char what[96];

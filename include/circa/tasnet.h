@@ -5,7 +5,7 @@
  * Contents
  *   1. configuration          circa_tasnet_config, circa_tasnet_config_default
  *   2. the model handle       circa_tasnet_create / free / params
- *   3. forward and backward   circa_tasnet_forward, circa_tasnet_backward
+ *   3. forward and backward   circa_tasnet_forward, circa_tasnet_infer, circa_tasnet_backward
  *   4. files                  circa_tasnet_save, circa_tasnet_load
  *   5. streaming (causal)     circa_tasnet_stream_*
  *   6. GPU passes             circa_tasnet_use_cuda, circa_tasnet_on_cuda
@@ -88,6 +88,12 @@ CIRCA_API int circa_tasnet_frames(const circa_tasnet_config *cfg, int t);
  * CIRCA_E_NOMEM (est is then undefined and backward refuses). */
 CIRCA_API circa_status circa_tasnet_forward(circa_tasnet *net, int batch, int t,
                                             const float *mix, float *est);
+/* The same output as circa_tasnet_forward, for inference: keeps one block's
+ * activations instead of every block's (for the default model about 13 MB
+ * instead of 70 MB per second of 8 kHz audio), so backward refuses after it
+ * (CIRCA_E_STATE). On a GPU it is circa_tasnet_forward. */
+CIRCA_API circa_status circa_tasnet_infer(circa_tasnet *net, int batch, int t,
+                                          const float *mix, float *est);
 /* Accumulates every parameter's gradient from dest = dLoss/dest [batch][C][t]
  * for the last forward call. CIRCA_E_STATE when there was none (or it
  * failed), CIRCA_E_NOMEM. */

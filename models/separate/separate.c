@@ -89,7 +89,7 @@ circa_status circa_separate_whole(circa_tasnet *net, const float *x, size_t n, f
     circa_status st = xp && ep ? CIRCA_OK : CIRCA_E_NOMEM;
     if (st == CIRCA_OK) {
         memcpy(xp, x, n * sizeof *x);
-        st = circa_tasnet_forward(net, 1, (int)tp, xp, ep);
+        st = circa_tasnet_infer(net, 1, (int)tp, xp, ep);
     }
     for (int s = 0; st == CIRCA_OK && s < c->C; s++)
         memcpy(est + (size_t)s * n, ep + (size_t)s * tp, n * sizeof *est);

@@ -218,16 +218,19 @@ static circa_nn_norm_kind norm_kind(const circa_tasnet *net) {
 }
 
 /* ---- activations ------------------------------------------------------------------ */
-/* (Re)allocates the activation store for batch x t: one block, carved up. */
-static circa_status ensure_acts(circa_tasnet *net, int batch, int t, int k) {
+/* (Re)allocates the activation store for batch x t: one block, carved up.
+ * keep = 0 (inference) stores two residual buffers and one block's inner
+ * activations instead of every block's: for the default model about 13 MB
+ * instead of 70 MB per second of audio. */
+static circa_status ensure_acts(circa_tasnet *net, int batch, int t, int k, int keep) {
     acts *a = &net->a;
-    if (a->blk && a->batch == batch && a->t == t) return CIRCA_OK;
+    if (a->blk && a->batch == batch && a->t == t && a->keep == keep) return CIRCA_OK;
     free_acts(a);
     const circa_tasnet_config *c = &net->cfg;
-    int J = net->nblocks;
+    int J = net->nblocks, stored_r = keep ? J : 2, stored_hd = keep ? J : 1;
     size_t bk = (size_t)batch * k;
     size_t n = (size_t)batch * t + bk * (2 * (size_t)c->N + 2 * (size_t)c->Sc + 2 * (size_t)c->C * c->N) +
-               (size_t)J * bk * ((size_t)c->B + 2 * (size_t)c->H) + 4 * bk * (size_t)c->H;
+               bk * ((size_t)stored_r * c->B + 2 * (size_t)stored_hd * c->H) + 4 * bk * (size_t)c->H;
     a->blk = malloc(n * sizeof(float));
     a->r = malloc(3 * (size_t)J * sizeof *a->r);
     if (!a->blk || !a->r) {
@@ -250,14 +253,15 @@ static circa_status ensure_acts(circa_tasnet *net, int batch, int t, int k) {
     a->a2 = TAKE(bk * c->H);
     a->n2 = TAKE(bk * c->H);
     for (int j = 0; j < J; j++) {
-        a->r[j] = TAKE(bk * c->B);
-        a->h1[j] = TAKE(bk * c->H);
-        a->d[j] = TAKE(bk * c->H);
+        a->r[j] = j < stored_r ? TAKE(bk * c->B) : a->r[j % 2];
+        a->h1[j] = j < stored_hd ? TAKE(bk * c->H) : a->h1[0];
+        a->d[j] = j < stored_hd ? TAKE(bk * c->H) : a->d[0];
     }
 #undef TAKE
     a->batch = batch;
     a->t = t;
     a->k = k;
+    a->keep = keep;
     return CIRCA_OK;
 }
 
@@ -283,7 +287,7 @@ static circa_status block_forward(circa_tasnet *net, int j, int batch, int k) {
     circa_nn_prelu_forward(nh, a->d[j], bk->a2->w[0], a->a2);
     TRY(circa_nn_norm_forward(norm_kind(net), batch, c->H, k, a->a2, bk->n2g->w, bk->n2b->w, a->n2));
     if (bk->res_w) {
-        float *next = a->r[j + 1];
+        float *next = a->r[j + 1]; /* never a->r[j], even when inference reuses buffers */
         TRY(circa_nn_conv1d_forward(&res, batch, k, a->n2, bk->res_w->w, bk->res_b->w, next));
         size_t nb = (size_t)batch * c->B * k;
         for (size_t i = 0; i < nb; i++) next[i] += a->r[j][i];
@@ -296,15 +300,14 @@ static circa_status block_forward(circa_tasnet *net, int j, int batch, int k) {
     return st;
 }
 
-circa_status circa_tasnet_forward(circa_tasnet *net, int batch, int t, const float *mix,
-                                  float *est) {
+static circa_status forward(circa_tasnet *net, int batch, int t, const float *mix, float *est, int keep) {
     if (!net || !mix || !est || batch <= 0) return CIRCA_E_PARAM;
     const circa_tasnet_config *c = &net->cfg;
     int k = circa_tasnet_frames(c, t);
     if (!k) return CIRCA_E_PARAM;
     net->have_acts = 0;
     if (net->gpu) return circa_tasnet__forward_cuda(net, batch, t, k, mix, est);
-    circa_status st = ensure_acts(net, batch, t, k);
+    circa_status st = ensure_acts(net, batch, t, k, keep);
     if (st != CIRCA_OK) return st;
     acts *a = &net->a;
     size_t bk = (size_t)batch * k, nm = bk * c->C * c->N;
@@ -330,8 +333,16 @@ circa_status circa_tasnet_forward(circa_tasnet *net, int batch, int t, const flo
         }
     /* The decoder sees batch*C items of N channels: est is [batch][C][t]. */
     TRY(circa_nn_tconv1d_forward(&dec, batch * c->C, k, a->masked, net->dec_w->w, NULL, est));
-    net->have_acts = st == CIRCA_OK;
+    net->have_acts = st == CIRCA_OK && keep;
     return st;
+}
+
+circa_status circa_tasnet_forward(circa_tasnet *net, int batch, int t, const float *mix, float *est) {
+    return forward(net, batch, t, mix, est, 1);
+}
+
+circa_status circa_tasnet_infer(circa_tasnet *net, int batch, int t, const float *mix, float *est) {
+    return forward(net, batch, t, mix, est, 0);
 }
 
 /* ---- backward ---------------------------------------------------------------------- */

@@ -15,6 +15,8 @@ typedef struct block {
 /* Activations kept by forward for backward, all [batch][channels][frames]. */
 typedef struct acts {
     int batch, t, k;
+    int keep;          /* 1: every block's activations, for backward; 0 (inference):
+                          r alternates between two buffers, h1 and d share one each */
     float *mix, *enc, *nrm0, *skip, *ps, *mask, *masked;
     float **r;         /* J inputs of the blocks, [B] */
     float **h1, **d;   /* per block, [H]: the two conv outputs inside it */

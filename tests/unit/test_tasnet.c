@@ -81,6 +81,28 @@ Test(tasnet, threads_give_identical_results) {
     free(dest);
 }
 
+/* Inference keeps fewer activations but must give the same floats as the
+ * training forward, for gLN and cLN, one and three blocks (one block: the
+ * residual buffers are not reused); backward refuses after it. */
+Test(tasnet, infer_equals_forward) {
+    for (int v = 0; v < 4; v++) {
+        circa_tasnet_config cfg = {32, 8, 16, 64, 16, 3, v < 2 ? 3 : 1, 1, 2, v % 2, 2};
+        int t = 804;
+        float *mix = rand_vec((size_t)t), *e1 = zeros(2 * (size_t)t), *e2 = zeros(2 * (size_t)t);
+        circa_tasnet *net;
+        cr_assert_eq(circa_tasnet_create(&cfg, 5, &net), CIRCA_OK);
+        cr_assert_eq(circa_tasnet_forward(net, 1, t, mix, e1), CIRCA_OK);
+        cr_assert_eq(circa_tasnet_infer(net, 1, t, mix, e2), CIRCA_OK);
+        cr_expect_arr_eq(e1, e2, 2 * (size_t)t * sizeof(float), "variant %d", v);
+        cr_expect_eq(circa_tasnet_backward(net, e2), CIRCA_E_STATE);
+        cr_assert_eq(circa_tasnet_forward(net, 1, t, mix, e2), CIRCA_OK); /* back to keeping */
+        cr_expect_arr_eq(e1, e2, 2 * (size_t)t * sizeof(float));
+        cr_expect_eq(circa_tasnet_backward(net, e2), CIRCA_OK);
+        circa_tasnet_free(net);
+        free(mix), free(e1), free(e2);
+    }
+}
+
 static circa_tasnet_config tiny(int causal) {
     circa_tasnet_config c = {8, 4, 4, 8, 6, 3, 2, 2, 2, causal, 1};
     return c;
