@@ -32,6 +32,10 @@ if have sox; then
     expect 0 "two -o" "$CIRCA" separate --model c.cnn in.wav -o s1.wav -o s2.wav
     [ "$(info s1.wav c)" = 1 ] && [ "$(info s2.wav s)" = 24000 ] && ok || bad "two -o: mono files of the input's length"
     expect 2 "existing -o" "$CIRCA" separate --model c.cnn in.wav -o s1.wav -o s2.wav
+    # Several chunks (2 s, overlapping by 0.5 s) for an input longer than one.
+    sox -n -r 8000 -c 1 -b 16 five.wav synth 5.3 sine 300 sine 520
+    expect 0 "--chunk 2" "$CIRCA" separate --model g.cnn --chunk 2 five.wav -o five_out.wav
+    [ "$(info five_out.wav c)" = 2 ] && [ "$(info five_out.wav s)" = 42400 ] && ok || bad "--chunk 2: 2 channels of the input's length"
     # --gpu: the CPU's result to float rounding where circa sees a device, else a refusal
     if "$CIRCA" -v --version 2>/dev/null | grep -q "^CUDA device 0"; then
         expect 0 "GPU separate" "$CIRCA" separate --gpu --model g.cnn in.wav -o gpu.wav
