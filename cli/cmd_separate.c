@@ -328,12 +328,13 @@ static int cmd_separate_eval(int argc, char **argv) {
 /* ---- separate: inference ---------------------------------------------------------------- */
 
 static const char *SEP_USAGE =
-    "usage: circa separate --model MODEL [IN] [-o OUT | -o S1 -o S2] [--chunk S] [-T N] [--gpu]\n"
+    "usage: circa separate --model MODEL [IN] [-o OUT | -o S1 -o S2] [--chunk S | --causal] [-T N]\n"
+    "       [--gpu]\n"
     "Separates two speakers: reads IN (default stdin; any rate and format), resamples to 8 kHz,\n"
     "separates, resamples back, and writes 2 channels (one speaker each) to stdout or OUT, or one\n"
     "file per speaker with two -o. Memory stays bounded: gLN models run in chunks of S (30) seconds\n"
     "overlapping by 2 s (S/4 below 8 s); causal models frame by frame (latency one encoder window,\n"
-    "L samples).\n"
+    "L samples = 2 ms at L = 16). --causal asks for the frame-by-frame stream and refuses a gLN model.\n"
     "--gpu runs gLN models on CUDA device 0 (causal models always stream on the CPU).\n"
     "Format options (-t -b -e, -r -c for raw input) as in `circa gain -h`; -f overwrites.\n";
 
@@ -343,7 +344,7 @@ typedef struct sep_cli {
     int n_outs;
     double chunk_s;
     unsigned threads;
-    int bad, gpu;
+    int bad, gpu, causal;
 } sep_cli;
 
 static int sep_extra(void *ctx, audio_cli_args *a, int argc, char **argv, int *i) {
@@ -352,6 +353,7 @@ static int sep_extra(void *ctx, audio_cli_args *a, int argc, char **argv, int *i
     double d;
     (void)a;
     if (!strcmp(k, "--gpu")) return s->gpu = 1, AUDIO_CLI_TAKEN;
+    if (!strcmp(k, "--causal")) return s->causal = 1, AUDIO_CLI_TAKEN;
     int is_o = !strcmp(k, "-o"), is_m = !strcmp(k, "--model"), is_c = !strcmp(k, "--chunk"), is_t = !strcmp(k, "-T");
     if (!is_o && !is_m && !is_c && !is_t) return AUDIO_CLI_NOT_MINE;
     (*i)++;
@@ -503,7 +505,7 @@ static int sep_stream(circa_audio_reader *r, const char *name, chain *c, sep_out
 }
 
 static int cmd_separate(int argc, char **argv) {
-    sep_cli s = {NULL, {NULL, NULL}, 0, SEP_CHUNK_S, 1, 0, 0};
+    sep_cli s = {NULL, {NULL, NULL}, 0, SEP_CHUNK_S, 1, 0, 0, 0};
     audio_cli_args a;
     audio_cli_args_init(&a, "separate", 1);
     int rc = audio_cli_parse(&a, argc, argv, SEP_USAGE, sep_extra, &s);
@@ -512,6 +514,10 @@ static int cmd_separate(int argc, char **argv) {
     if (!s.model) return cli_usage_error("separate", "--model MODEL is required", NULL);
     circa_tasnet *net = NULL;
     rc = load_model(s.model, s.threads, &net);
+    if (rc == EXIT_OK && s.causal && !circa_tasnet_get_config(net)->causal) {
+        cli_error("separate", "%s: --causal needs a causal (cLN) model; this one is gLN", s.model);
+        rc = EXIT_DATA;
+    }
     if (rc == EXIT_OK && s.gpu && !circa_tasnet_get_config(net)->causal) rc = use_gpu("separate", net);
     circa_audio_reader *r = NULL;
     if (rc == EXIT_OK) rc = audio_cli_open_input(&a, a.inputs[0], &a.in_fmt[0], &r);

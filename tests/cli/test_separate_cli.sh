@@ -32,6 +32,10 @@ if have sox; then
     expect 0 "two -o" "$CIRCA" separate --model c.cnn in.wav -o s1.wav -o s2.wav
     [ "$(info s1.wav c)" = 1 ] && [ "$(info s2.wav s)" = 24000 ] && ok || bad "two -o: mono files of the input's length"
     expect 2 "existing -o" "$CIRCA" separate --model c.cnn in.wav -o s1.wav -o s2.wav
+    expect 0 "--causal with a causal model" "$CIRCA" separate --causal --model c.cnn in.wav -o causal.wav
+    [ "$(info causal.wav s)" = 24000 ] && ok || bad "--causal: the input's length"
+    expect 2 "--causal with a gLN model" "$CIRCA" separate --causal --model g.cnn in.wav -o causal2.wav
+    err_is "^circa: separate: g.cnn: --causal needs a causal" "--causal refusal message"
     # Several chunks (2 s, overlapping by 0.5 s) for an input longer than one.
     sox -n -r 8000 -c 1 -b 16 five.wav synth 5.3 sine 300 sine 520
     expect 0 "--chunk 2" "$CIRCA" separate --model g.cnn --chunk 2 five.wav -o five_out.wav
