@@ -1,19 +1,19 @@
 /* fuzz_pc_model.c: libFuzzer target for the PC model loader (and the IDX
  * header parser): any input must load or fail with a status, never crash or
  * touch memory out of bounds; a model that loads must code two records and
- * decode them back exactly. */
+ * decode them back exactly. Each input is also tried with its trailing CRC-32
+ * made right (reseal.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "circa/pc.h"
+#include "reseal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    circa_idx_info info;
-    (void)circa_idx_parse(data, size, &info);
+static void try_file(const uint8_t *data, size_t size) {
     circa_pc *pc;
-    if (circa_pc_load(data, size, &pc) != CIRCA_OK) return 0;
+    if (circa_pc_load(data, size, &pc) != CIRCA_OK) return;
     size_t D = circa_pc_num_vars(pc), K = circa_pc_num_categories(pc);
     if (D <= 4096) {
         uint8_t *rec = malloc(2 * D), *back = malloc(2 * D), *dst = malloc(4 * D + 64);
@@ -31,5 +31,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         free(rec), free(back), free(dst);
     }
     circa_pc_free(pc);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    circa_idx_info info;
+    (void)circa_idx_parse(data, size, &info);
+    try_file(data, size);
+    fuzz_try_resealed(data, size, try_file); /* past the model's trailing CRC-32 */
     return 0;
 }

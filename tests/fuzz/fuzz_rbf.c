@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
 
 #include "circa/rbf.h"
+#include "reseal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,13 +35,6 @@ static void try_file(const uint8_t *data, size_t size) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     try_file(data, size);
-    if (size < 4) return 0;
-    uint8_t *copy = malloc(size);
-    if (!copy) abort();
-    memcpy(copy, data, size);
-    uint32_t crc = (uint32_t)crc32(0L, copy, (uInt)(size - 4));
-    for (int i = 0; i < 4; i++) copy[size - 4 + i] = (uint8_t)(crc >> (8 * i));
-    try_file(copy, size);
-    free(copy);
+    fuzz_try_resealed(data, size, try_file);
     return 0;
 }
