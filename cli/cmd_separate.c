@@ -336,6 +336,8 @@ static const char *SEP_USAGE =
     "overlapping by 2 s (S/4 below 8 s); causal models frame by frame (latency one encoder window,\n"
     "L samples = 2 ms at L = 16). --causal asks for the frame-by-frame stream and refuses a gLN model.\n"
     "--gpu runs gLN models on CUDA device 0 (causal models always stream on the CPU).\n"
+    "Progress (seconds read, real-time factor) goes to stderr once a second when it is a terminal;\n"
+    "--progress shows it always (one line each), -q never.\n"
     "Format options (-t -b -e, -r -c for raw input) as in `circa gain -h`; -f overwrites.\n";
 
 typedef struct sep_cli {
@@ -345,6 +347,7 @@ typedef struct sep_cli {
     double chunk_s;
     unsigned threads;
     int bad, gpu, causal;
+    int progress; /* -1 (-q): never; 1 (--progress): always; 0: when stderr is a terminal */
 } sep_cli;
 
 static int sep_extra(void *ctx, audio_cli_args *a, int argc, char **argv, int *i) {
@@ -354,6 +357,8 @@ static int sep_extra(void *ctx, audio_cli_args *a, int argc, char **argv, int *i
     (void)a;
     if (!strcmp(k, "--gpu")) return s->gpu = 1, AUDIO_CLI_TAKEN;
     if (!strcmp(k, "--causal")) return s->causal = 1, AUDIO_CLI_TAKEN;
+    if (!strcmp(k, "-q")) return s->progress = -1, AUDIO_CLI_TAKEN;
+    if (!strcmp(k, "--progress")) return s->progress = 1, AUDIO_CLI_TAKEN;
     int is_o = !strcmp(k, "-o"), is_m = !strcmp(k, "--model"), is_c = !strcmp(k, "--chunk"), is_t = !strcmp(k, "-T");
     if (!is_o && !is_m && !is_c && !is_t) return AUDIO_CLI_NOT_MINE;
     (*i)++;
@@ -481,8 +486,29 @@ static int chain_make(chain *c, circa_tasnet *net, uint32_t rate, double chunk_s
     return st == CIRCA_OK ? EXIT_OK : EXIT_DATA;
 }
 
-static int sep_stream(circa_audio_reader *r, const char *name, chain *c, sep_outs *o) {
+/* Progress on stderr, at most once a second: seconds of input read, and the
+ * real-time factor so far. A terminal line (\r) on a terminal, else whole lines. */
+typedef struct sep_progress {
+    int on, tty;
+    double t0, last, rate;
+    uint64_t frames;
+} sep_progress;
+
+static void progress_show(sep_progress *p, const char *name, int done) {
+    if (!p->on) return;
+    double now = now_s(), audio = (double)p->frames / p->rate;
+    if (!done && now - p->last < 1.0) return;
+    p->last = now;
+    if (done && p->tty) { fputs("\r\033[K", stderr); return; }
+    fprintf(stderr, "%scirca: separate: %s: %.1f s of audio, RTF %.3f%s", p->tty ? "\r\033[K" : "", name,
+            audio, audio > 0 ? (now - p->t0) / audio : 0.0, p->tty ? "" : "\n");
+}
+
+static int sep_stream(circa_audio_reader *r, const char *name, chain *c, sep_outs *o, int show) {
     uint32_t ch = circa_audio_reader_info(r)->channels;
+    int tty = isatty(STDERR_FILENO);
+    sep_progress prog = {show > 0 || (show == 0 && tty), tty, now_s(), now_s(),
+                         (double)circa_audio_reader_info(r)->rate, 0};
     size_t per = 65536 / ch ? 65536 / ch : 1;
     float *b = malloc(per * ch * sizeof *b), *mono = malloc(per * sizeof *mono);
     int rc = b && mono ? EXIT_OK : EXIT_DATA;
@@ -497,15 +523,18 @@ static int sep_stream(circa_audio_reader *r, const char *name, chain *c, sep_out
             mono[i] = (float)(s / ch);
         }
         rc = chain_push(c, 0, mono, got, o);
+        prog.frames += got;
+        progress_show(&prog, name, 0);
     }
     if (rc == EXIT_OK) rc = chain_push(c, 0, NULL, 0, o);
+    progress_show(&prog, name, 1);
     free(b);
     free(mono);
     return rc;
 }
 
 static int cmd_separate(int argc, char **argv) {
-    sep_cli s = {NULL, {NULL, NULL}, 0, SEP_CHUNK_S, 1, 0, 0, 0};
+    sep_cli s = {NULL, {NULL, NULL}, 0, SEP_CHUNK_S, 1, 0, 0, 0, 0};
     audio_cli_args a;
     audio_cli_args_init(&a, "separate", 1);
     int rc = audio_cli_parse(&a, argc, argv, SEP_USAGE, sep_extra, &s);
@@ -530,7 +559,7 @@ static int cmd_separate(int argc, char **argv) {
         rc = chain_make(&c, net, in->rate, s.chunk_s);
         if (rc == EXIT_OK) rc = outs_open(&a, in, &s, &so), opened = rc == EXIT_OK;
     }
-    if (rc == EXIT_OK) rc = sep_stream(r, audio_cli_display_name(a.inputs[0]), &c, &so);
+    if (rc == EXIT_OK) rc = sep_stream(r, audio_cli_display_name(a.inputs[0]), &c, &so, s.progress);
     if (opened) rc = outs_close(&so, rc);
     chain_free(&c);
     circa_audio_close_read(r);

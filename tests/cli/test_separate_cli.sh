@@ -36,6 +36,11 @@ if have sox; then
     [ "$(info causal.wav s)" = 24000 ] && ok || bad "--causal: the input's length"
     expect 2 "--causal with a gLN model" "$CIRCA" separate --causal --model g.cnn in.wav -o causal2.wav
     err_is "^circa: separate: g.cnn: --causal needs a causal" "--causal refusal message"
+    # Progress: none when stderr is not a terminal, lines with --progress, stdout untouched.
+    "$CIRCA" separate --model g.cnn in.wav -o quiet.wav 2>err.txt
+    grep -q "s of audio" err.txt && bad "no progress when stderr is not a terminal: $(cat err.txt)" || ok
+    "$CIRCA" separate --model g.cnn --progress in.wav > prog.wav 2>err.txt
+    grep -q "^circa: separate: in.wav: 1.5 s of audio, RTF " err.txt && [ "$(info prog.wav c)" = 2 ] && ok || bad "--progress: $(cat err.txt)"
     # Several chunks (2 s, overlapping by 0.5 s) for an input longer than one.
     sox -n -r 8000 -c 1 -b 16 five.wav synth 5.3 sine 300 sine 520
     expect 0 "--chunk 2" "$CIRCA" separate --model g.cnn --chunk 2 five.wav -o five_out.wav
