@@ -257,7 +257,8 @@ static circa_status separate_via_op(circa_tasnet *net, double chunk_s, const flo
         int end = used == t;
         st = circa_op_process(op, end ? NULL : mix + used, t - used, &u, out + 2 * made, t - made, &m);
         used += u, made += m;
-        if (st == CIRCA_OK && end && m == 0) st = CIRCA_E_STATE; /* drained short */
+        /* drained short, or a stalled operator (the circa_op contract): never loop */
+        if (st == CIRCA_OK && m == 0 && (end || u == 0)) st = CIRCA_E_STATE;
     }
     for (size_t i = 0; st == CIRCA_OK && i < t; i++) est[i] = out[2 * i], est[t + i] = out[2 * i + 1];
     free(out);
