@@ -41,7 +41,7 @@ static void rbf_usage(FILE *out) {
             "                    about B bits per pixel (see docs/rbf.md)\n"
             "  --seed N  -T N  -f (overwrite)  -q (no progress)\n"
             "  --gpu             fit (or render) on CUDA device 0: not bit-reproducible,\n"
-            "                    same quality (docs/rbf.md); not with --bpp\n"
+            "                    same quality (docs/rbf.md); with --bpp, the fit only\n"
             "\n"
             "Progress (step, PSNR, seconds) goes to stderr.\n"
             "Exit status: 0 ok, 1 usage error, 2 data or I/O error.\n");
@@ -159,7 +159,6 @@ static int parse(int argc, char **argv, rbf_args *a) {
     }
     if (!a->in) a->in = "-";
     if (a->out && !strcmp(a->out, "-")) a->out = NULL;
-    if (a->gpu && a->bpp > 0) return cli_usage_error(NAME, "--gpu does not combine with --bpp", NULL);
     a->cfg.threads = a->threads;
     return -1;
 }
@@ -235,7 +234,8 @@ static int cmd_fit(rbf_args *a) {
     if (!a->quiet) cfg.progress = show_progress, cfg.progress_ctx = &cfg;
     circa_rbf *f = NULL;
     double q = a->quant;
-    circa_status st = a->bpp > 0 ? circa_rbf_fit_rate(img, &cfg, a->bpp, &f, &q)
+    circa_status st = a->bpp > 0 ? (a->gpu ? circa_rbf_fit_rate_cuda(img, &cfg, a->bpp, &f, &q)
+                                           : circa_rbf_fit_rate(img, &cfg, a->bpp, &f, &q))
                       : a->gpu   ? circa_rbf_fit_cuda(img, &cfg, &f)
                                  : circa_rbf_fit(img, &cfg, &f);
     if (st != CIRCA_OK) {
@@ -300,12 +300,12 @@ static int cmd_info(rbf_args *a) {
     circa_rbf_info i;
     circa_rbf_get_info(f, &i);
     printf("image      %ux%u, %u channel(s), %u bits\n"
-           "kernels    %u x %u weights (centres and shapes fixed)\n"
+           "kernels    %u x %u weights (centres and shapes fixed, %s)\n"
            "grid       %s\n"
            "mlp        %u -> %u (sine residual) -> %u (ReLU) -> %u\n"
            "numbers    %llu trainable, %llu stored\n",
            (unsigned)i.width, (unsigned)i.height, i.channels, i.depth, (unsigned)i.kernels,
-           i.features, i.grid_base ? "2 levels x 2 features" : "none", i.features + (i.grid_base ? 4 : 0),
+           i.features, i.coarse_geometry ? "coarse: whole pixels" : "fine: 1/8 px", i.grid_base ? "2 levels x 2 features" : "none", i.features + (i.grid_base ? 4 : 0),
            i.hidden, i.hidden, i.channels, (unsigned long long)i.trainable,
            (unsigned long long)i.stored);
     if (i.grid_base) printf("grid res   %u and %u\n", i.grid_base, i.grid_fine);

@@ -50,7 +50,7 @@
 extern "C" {
 #endif
 
-#define CIRCA_RBF_VERSION 1
+#define CIRCA_RBF_VERSION 2
 #define CIRCA_RBF_FEATURES_MAX 64  /* F: weights per kernel */
 #define CIRCA_RBF_HIDDEN_MAX 128   /* H: MLP width */
 #define CIRCA_RBF_KERNELS_MAX (1u << 22)
@@ -78,6 +78,9 @@ typedef struct circa_rbf_config {
     double target_psnr;     /* stop once the batch PSNR reaches this (0: never) */
     double lr_mlp, lr_rest; /* Adam learning rates (1e-2, 5e-3), cosine-decayed to 1/100 */
     unsigned progress_every;/* steps between progress calls (100) */
+    int coarse_geometry;    /* 1: centres at whole pixels, shapes in half octaves and
+                               correlations in 1/16 (about 18 bits a kernel less in a
+                               file; the codec's choice); 0: 1/8 px, 1/16, 1/1024 (0) */
     circa_rbf_progress progress;
     void *progress_ctx;
 } circa_rbf_config;
@@ -93,6 +96,7 @@ typedef struct circa_rbf_info {
     unsigned features, hidden, grid_base, grid_fine;
     uint64_t trainable;      /* kernel weights + grid + bias + MLP */
     uint64_t stored;         /* trainable + 5 fixed numbers per kernel (centre, shape) */
+    int coarse_geometry;     /* as circa_rbf_config.coarse_geometry */
 } circa_rbf_info;
 
 CIRCA_API void circa_rbf_get_info(const circa_rbf *f, circa_rbf_info *info);
@@ -181,6 +185,11 @@ CIRCA_API circa_status circa_rbf_loss_grad_cuda(const circa_rbf *f, size_t n, co
  * Errors as circa_rbf_fit, plus the device errors above. */
 CIRCA_API circa_status circa_rbf_fit_cuda(const circa_image *img, const circa_rbf_config *cfg,
                                           circa_rbf **out);
+
+/* circa_rbf_fit_rate with the fit on the GPU (circa_rbf_fit_cuda); sizing,
+ * step search and coding stay on the CPU. Not bit-reproducible. */
+CIRCA_API circa_status circa_rbf_fit_rate_cuda(const circa_image *img, const circa_rbf_config *cfg,
+                                               double bpp, circa_rbf **out, double *quant_step);
 
 #ifdef __cplusplus
 }

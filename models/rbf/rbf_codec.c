@@ -9,10 +9,10 @@
 /* Bits a stored number costs after quantisation and coding, for sizing the
  * field before it exists; the step search below makes the budget exact. */
 #ifndef RBF_BITS_PER_NUMBER
-#define RBF_BITS_PER_NUMBER 6.0
+#define RBF_BITS_PER_NUMBER 4.5
 #endif
 #ifndef RBF_CODEC_F
-#define RBF_CODEC_F 16
+#define RBF_CODEC_F 32
 #endif
 #ifndef RBF_CODEC_H
 #define RBF_CODEC_H 32
@@ -21,12 +21,15 @@
 #define RBF_CODEC_GRID_SHARE 0.25
 #endif
 
-/* A field shaped for coding: 16 weights per kernel and a 32-wide MLP (the
- * 32 x 64 of the fitting default cost more numbers than they return at
- * these rates), and a fine grid sized to about a quarter of the budget
- * (docs/rbf.md has the shapes compared). */
+/* A field shaped for coding: coarse geometry (whole-pixel centres; the
+ * fine lattice cost about 37 bits a kernel, a fifth of the file; the
+ * coarse one 18 to 20), 32
+ * weights per kernel, a 32-wide MLP (the fitting default's 64 costs more
+ * numbers than it returns at these rates), and a fine grid sized to about
+ * a quarter of the numbers. docs/rbf.md has the shapes compared. */
 static void codec_shape(circa_rbf_config *c, uint64_t params) {
     c->kernels = 0;
+    c->coarse_geometry = 1;
     c->params = params;
     /* Small budgets (small images, low rates) get a smaller MLP, which
      * would otherwise take most of the numbers. */
@@ -100,15 +103,17 @@ static size_t coded_size(const circa_rbf *f, double q) {
     return n;
 }
 
-circa_status circa_rbf_fit_rate(const circa_image *img, const circa_rbf_config *cfg,
-                                double bpp, circa_rbf **out, double *quant_step) {
+typedef circa_status (*fit_fn)(const circa_image *, const circa_rbf_config *, circa_rbf **);
+
+static circa_status fit_rate(const circa_image *img, const circa_rbf_config *cfg, double bpp, fit_fn fit,
+                             circa_rbf **out, double *quant_step) {
     if (out) *out = NULL;
     if (!img || !cfg || !out || !quant_step || !(bpp > 0)) return CIRCA_E_PARAM;
     double pixels = (double)img->width * img->height, budget = bpp * pixels / 8;
     circa_rbf_config c = *cfg;
     codec_shape(&c, (uint64_t)(bpp * pixels / RBF_BITS_PER_NUMBER));
     circa_rbf *f;
-    circa_status st = circa_rbf_fit(img, &c, &f);
+    circa_status st = fit(img, &c, &f);
     if (st != CIRCA_OK) return st;
     if ((st = set_sensitivity_scales(f, img)) != CIRCA_OK) {
         circa_rbf_free(f);
@@ -148,4 +153,14 @@ circa_status circa_rbf_fit_rate(const circa_image *img, const circa_rbf_config *
     *quant_step = q;
     *out = f;
     return CIRCA_OK;
+}
+
+circa_status circa_rbf_fit_rate(const circa_image *img, const circa_rbf_config *cfg, double bpp,
+                                circa_rbf **out, double *quant_step) {
+    return fit_rate(img, cfg, bpp, circa_rbf_fit, out, quant_step);
+}
+
+circa_status circa_rbf_fit_rate_cuda(const circa_image *img, const circa_rbf_config *cfg, double bpp,
+                                     circa_rbf **out, double *quant_step) {
+    return fit_rate(img, cfg, bpp, circa_rbf_fit_cuda, out, quant_step);
 }

@@ -236,6 +236,7 @@ void circa_rbf_get_info(const circa_rbf *f, circa_rbf_info *info) {
     info->grid_base = f->res[0], info->grid_fine = f->levels > 1 ? f->res[1] : 0;
     info->trainable = f->lay.total;
     info->stored = f->lay.total + 5ull * f->K;
+    info->coarse_geometry = (int)f->coarse;
 }
 
 /* ---- rendering ------------------------------------------------------------ */

@@ -104,28 +104,57 @@ void circa_rbf__group_span(const circa_rbf *f, int g, size_t *off, size_t *n) {
     *off = b[g], *n = b[g + 1] - b[g];
 }
 
+/* The geometry's lattice in the field's fine units: a coded value v stands
+ * for off + v * step. */
+typedef struct lattice {
+    int32_t c_off, c_step, s_step, r_step, r_max;
+} lattice;
+
+static lattice lattice_of(const circa_rbf *f) {
+    if (f->coarse)
+        return (lattice){RBF_COARSE_CENTRE / 2, RBF_COARSE_CENTRE, RBF_COARSE_LOGSIG, RBF_COARSE_RHO,
+                         RBF_COARSE_RHO_MAX};
+    return (lattice){0, 1, 1, 1, RBF_RHO_MAX};
+}
+
+/* v on the lattice (off + k step) as k; a value off it is the writer's bug. */
+static int32_t to_lattice(coder *c, int32_t v, int32_t off, int32_t step) {
+    if (!c->dec && (v - off) % step) c->bad = 1;
+    return (v - off) / step;
+}
+
 /* Centres row by row (steps in y, x uniform), shapes as steps from the
- * previous kernel's. Returns 0 on a decoded value out of range. */
+ * previous kernel's, all in lattice units. Returns 0 on a decoded value out
+ * of range. */
 static int code_geometry(coder *c, circa_rbf *f) {
     int_ctx dy, sx, sy, rho;
     ctx_init(&dy), ctx_init(&sx), ctx_init(&sy), ctx_init(&rho);
-    uint32_t xmax = f->width * RBF_CENTRE_Q, ymax = f->height * RBF_CENTRE_Q;
+    lattice L = lattice_of(f);
+    /* the largest centre in lattice units: side * RBF_CENTRE_Q = off + max step */
+    int32_t xmax = ((int32_t)f->width * RBF_CENTRE_Q - L.c_off) / L.c_step;
+    int32_t ymax = ((int32_t)f->height * RBF_CENTRE_Q - L.c_off) / L.c_step;
     int32_t py = 0, psx = 0, psy = 0;
     for (uint32_t k = 0; k < f->K; k++) {
         int32_t *cq = f->cq + 2 * k;
         int16_t *sq = f->sq + 3 * k;
-        uint32_t step = code_unsigned(c, &dy, (uint32_t)(cq[1] - py));
-        cq[1] = py + (int32_t)step;
-        cq[0] = (int32_t)code_uniform(c, (uint32_t)cq[0], xmax + 1);
-        int32_t a = psx + code_signed(c, &sx, sq[0] - psx);
-        int32_t b = psy + code_signed(c, &sy, sq[1] - psy);
-        int32_t r = code_signed(c, &rho, sq[2]);
-        if (c->bad || step > ymax || (uint32_t)cq[1] > ymax || a < -8 * RBF_LOGSIG_Q ||
-            a > 24 * RBF_LOGSIG_Q || b < -8 * RBF_LOGSIG_Q || b > 24 * RBF_LOGSIG_Q ||
-            r < -RBF_RHO_MAX || r > RBF_RHO_MAX)
+        int32_t y = to_lattice(c, cq[1], L.c_off, L.c_step), x = to_lattice(c, cq[0], L.c_off, L.c_step);
+        int32_t a = to_lattice(c, sq[0], 0, L.s_step), b = to_lattice(c, sq[1], 0, L.s_step);
+        int32_t r = to_lattice(c, sq[2], 0, L.r_step);
+        uint32_t step = code_unsigned(c, &dy, (uint32_t)(y - py));
+        y = py + (int32_t)step;
+        x = (int32_t)code_uniform(c, (uint32_t)x, (uint32_t)xmax + 1);
+        a = psx + code_signed(c, &sx, a - psx);
+        b = psy + code_signed(c, &sy, b - psy);
+        r = code_signed(c, &rho, r);
+        if (c->bad || step > (uint32_t)ymax || y > ymax)
             return 0;
-        sq[0] = (int16_t)a, sq[1] = (int16_t)b, sq[2] = (int16_t)r;
-        py = cq[1], psx = a, psy = b;
+        /* the field's ranges (log2 deviation in [-8, 24], |rho| <= r_max), in lattice units */
+        int32_t slo = -8 * RBF_LOGSIG_Q / L.s_step, shi = 24 * RBF_LOGSIG_Q / L.s_step, rmax = L.r_max / L.r_step;
+        if (a < slo || a > shi || b < slo || b > shi || r < -rmax || r > rmax)
+            return 0;
+        py = y, psx = a, psy = b;
+        cq[0] = L.c_off + x * L.c_step, cq[1] = L.c_off + y * L.c_step;
+        sq[0] = (int16_t)(a * L.s_step), sq[1] = (int16_t)(b * L.s_step), sq[2] = (int16_t)(r * L.r_step);
     }
     return 1;
 }
@@ -141,24 +170,68 @@ static void code_floats(coder *c, float *v, size_t n) {
     }
 }
 
-/* Quantised numbers q = round(v / step), one context per group, and per
- * feature for the kernel weights (their scales differ by frequency). */
-static int code_quantised(coder *c, circa_rbf *f, const float *steps) {
-    int_ctx lc[CIRCA_RBF_FEATURES_MAX], ctx;
-    for (unsigned i = 0; i < f->F; i++) ctx_init(&lc[i]);
+/* Version 2's contexts: numbers coded after near neighbours use one of
+ * CTX_BUCKETS contexts by the neighbours' summed magnitude, since large
+ * values cluster (in a kernel's adjacent frequencies, in neighbouring
+ * kernels, in a grid's neighbouring vertices). */
+#define CTX_BUCKETS 4
+
+static unsigned bucket(int32_t sum) {
+    return sum == 0 ? 0 : sum <= 2 ? 1 : sum <= 6 ? 2 : 3;
+}
+
+static int32_t iabs(int32_t v) {
+    return v < 0 ? -v : v;
+}
+
+/* The context sum of number i of group g (its magnitudes known to both
+ * sides in q, the group's integers so far): kernel weights [K][F] look at
+ * the previous feature and the previous kernel's same feature; a grid
+ * [(R+1)^2][2] at the same feature of the left and upper vertices. */
+static int32_t neighbours(const circa_rbf *f, int g, size_t i, const int32_t *q) {
+    if (g == 0) {
+        size_t F = f->F;
+        return (i % F ? iabs(q[i - 1]) : 0) + (i >= F ? iabs(q[i - F]) : 0);
+    }
+    size_t side = (size_t)f->res[g - 1] + 1, v = i / RBF_GRID_FEATS, x = v % side;
+    return (x ? iabs(q[i - RBF_GRID_FEATS]) : 0) + (v >= side ? iabs(q[i - side * RBF_GRID_FEATS]) : 0);
+}
+
+/* Quantised numbers q = round(v / step) as signed Exp-Golomb with adaptive
+ * bits: version 1 with one context per group, and per feature for the
+ * kernel weights (their scales differ by frequency); version 2 also by
+ * neighbours' magnitude (neighbours above) for the kernel weights and the
+ * grids. */
+static int code_quantised(coder *c, circa_rbf *f, const float *steps, int version) {
+    int_ctx *lc = malloc((size_t)f->F * CTX_BUCKETS * sizeof *lc), ctx[CTX_BUCKETS];
+    size_t most = 0;
     for (int g = 0; g < GROUPS; g++) {
         size_t off, n;
         circa_rbf__group_span(f, g, &off, &n);
-        ctx_init(&ctx);
+        most = n > most ? n : most;
+    }
+    int32_t *q = malloc((most ? most : 1) * sizeof *q);
+    int ok = lc && q;
+    for (unsigned i = 0; ok && i < f->F * CTX_BUCKETS; i++) ctx_init(&lc[i]);
+    for (int g = 0; ok && g < GROUPS; g++) {
+        size_t off, n;
+        circa_rbf__group_span(f, g, &off, &n);
+        for (int b = 0; b < CTX_BUCKETS; b++) ctx_init(&ctx[b]);
+        int by_neighbours = version >= 2 && g <= 2;
         for (size_t i = 0; i < n; i++) {
             float *v = f->theta + off + i;
-            int32_t q = c->dec ? 0 : (int32_t)lrintf(*v / steps[g]);
-            q = code_signed(c, g == 0 ? &lc[i % f->F] : &ctx, q);
-            if (c->bad) return 0;
-            *v = (float)q * steps[g];
+            unsigned b = by_neighbours ? bucket(neighbours(f, g, i, q)) : 0;
+            int_ctx *x = g == 0 ? &lc[(i % f->F) * CTX_BUCKETS + b] : &ctx[b];
+            q[i] = code_signed(c, x, c->dec ? 0 : (int32_t)lrintf(*v / steps[g]));
+            if (c->bad) {
+                ok = 0;
+                break;
+            }
+            *v = (float)q[i] * steps[g];
         }
     }
-    return 1;
+    free(lc), free(q);
+    return ok;
 }
 
 /* ---- header ---------------------------------------------------------------- */
@@ -216,7 +289,7 @@ circa_status circa_rbf_save(const circa_rbf *fc, double quant_step, uint8_t **bu
     memcpy(cq, f->cq, (size_t)f->K * 2 * sizeof *cq);
     memcpy(sq, f->sq, (size_t)f->K * 3 * sizeof *sq);
     memcpy(b, MAGIC, 8);
-    b[8] = CIRCA_RBF_VERSION, b[9] = (uint8_t)quant, b[10] = (uint8_t)f->channels, b[11] = (uint8_t)f->depth;
+    b[8] = CIRCA_RBF_VERSION, b[9] = (uint8_t)(quant | f->coarse << 1), b[10] = (uint8_t)f->channels, b[11] = (uint8_t)f->depth;
     circa__put32(b + 12, f->width), circa__put32(b + 16, f->height), circa__put32(b + 20, f->K);
     circa__put16(b + 24, f->F), circa__put16(b + 26, f->H), circa__put16(b + 28, f->res[0]);
     circa__put16(b + 30, f->levels > 1 ? f->res[1] : 0);
@@ -225,10 +298,11 @@ circa_status circa_rbf_save(const circa_rbf *fc, double quant_step, uint8_t **bu
         for (int g = 0; g < GROUPS; g++, pos += 4) circa__put_f32(b + pos, steps[g]);
     coder c = {0};
     circa_rc_enc_init(&c.e, b + pos, cap - pos - 4);
-    code_geometry(&c, f);
-    if (quant) code_quantised(&c, f, steps);
-    else code_floats(&c, f->theta, f->lay.total);
-    size_t n = circa_rc_enc_finish(&c.e);
+    /* writing fails only on no memory (or geometry off its lattice: a bug) */
+    int coded = code_geometry(&c, f);
+    if (coded && quant) coded = code_quantised(&c, f, steps, CIRCA_RBF_VERSION);
+    else if (coded) code_floats(&c, f->theta, f->lay.total);
+    size_t n = coded && !c.bad ? circa_rc_enc_finish(&c.e) : 0;
     memcpy(f->theta, saved, f->lay.total * sizeof *saved);
     memcpy(f->cq, cq, (size_t)f->K * 2 * sizeof *cq);
     memcpy(f->sq, sq, (size_t)f->K * 3 * sizeof *sq);
@@ -249,10 +323,11 @@ circa_status circa_rbf_load(const void *buf, size_t len, circa_rbf **out) {
     const uint8_t *b = buf;
     if (len < 8 || memcmp(b, MAGIC, 8)) return len < 8 && !memcmp(b, MAGIC, len) ? CIRCA_E_TRUNCATED : CIRCA_E_FORMAT;
     if (len < HEADER_SIZE + 4) return CIRCA_E_TRUNCATED;
-    if (b[8] != CIRCA_RBF_VERSION) return CIRCA_E_VERSION;
-    int quant = b[9];
+    if (b[8] != CIRCA_RBF_VERSION && b[8] != 1) return CIRCA_E_VERSION;
+    /* version 1: coding 0 or 1; version 2 adds the coarse-geometry bit */
+    if (b[9] > (b[8] == 1 ? 1 : 3)) return CIRCA_E_FORMAT;
+    int quant = b[9] & 1, coarse = b[9] >> 1;
     size_t payload = circa__get32(b + 32), head = HEADER_SIZE + (quant ? GROUPS * 4 : 0);
-    if (quant > 1) return CIRCA_E_FORMAT;
     if (len < head + payload + 4) return CIRCA_E_TRUNCATED;
     if (len > head + payload + 4) return CIRCA_E_FORMAT;
     if ((uint32_t)crc32(0L, b, (uInt)(head + payload)) != circa__get32(b + head + payload)) return CIRCA_E_CHECKSUM;
@@ -262,6 +337,7 @@ circa_status circa_rbf_load(const void *buf, size_t len, circa_rbf **out) {
     circa_status st = circa_rbf__alloc(&f, w, h, b[10], b[11], K, circa__get16(b + 24), circa__get16(b + 26),
                                        circa__get16(b + 28), circa__get16(b + 30));
     if (st != CIRCA_OK) return st == CIRCA_E_PARAM ? CIRCA_E_FORMAT : st;
+    f->coarse = (unsigned)coarse;
     float steps[GROUPS];
     for (int g = 0; quant && g < GROUPS; g++) {
         steps[g] = circa__get_f32(b + HEADER_SIZE + 4 * g);
@@ -273,7 +349,7 @@ circa_status circa_rbf_load(const void *buf, size_t len, circa_rbf **out) {
     coder c = {.dec = 1};
     circa_rc_dec_init(&c.d, b + head, payload);
     int ok = code_geometry(&c, f);
-    if (ok && quant) ok = code_quantised(&c, f, steps);
+    if (ok && quant) ok = code_quantised(&c, f, steps, b[8]);
     else if (ok) code_floats(&c, f->theta, f->lay.total);
     for (size_t i = 0; ok && i < f->lay.total; i++) ok = isfinite(f->theta[i]);
     if (!ok || c.bad || circa_rc_dec_finish(&c.d)) {

@@ -105,10 +105,24 @@ static int cmp_centre(const void *a, const void *b) {
     return 0;
 }
 
-static int16_t quant_logsig(double var, double lo, double hi) {
+/* log2 of the deviation, clipped, in 1/RBF_LOGSIG_Q, a multiple of step. */
+static int16_t quant_logsig(double var, double lo, double hi, int step) {
     double s = sqrt(var);
     s = s < lo ? lo : s > hi ? hi : s;
-    return (int16_t)lrint(log2(s) * RBF_LOGSIG_Q);
+    return (int16_t)(step * lrint(log2(s) * RBF_LOGSIG_Q / step));
+}
+
+/* A centre coordinate in 1/RBF_CENTRE_Q px, clamped to [0, side]; on the
+ * coarse lattice, the centre of the pixel holding it. */
+static int32_t quant_centre(double c, uint32_t side, int coarse) {
+    long q, top = (long)side * RBF_CENTRE_Q;
+    if (coarse) {
+        long px = (long)floor(c);
+        px = px < 0 ? 0 : px >= (long)side ? (long)side - 1 : px;
+        return (int32_t)(px * RBF_COARSE_CENTRE + RBF_COARSE_CENTRE / 2);
+    }
+    q = lrint(c * RBF_CENTRE_Q);
+    return (int32_t)(q < 0 ? 0 : q > top ? top : q);
 }
 
 /* Shapes from cluster moments: covariance plus the pixel's own footprint
@@ -131,13 +145,14 @@ static circa_status set_geometry(circa_rbf *f, const double *m) {
         vx = (vx > 0 ? vx : 0) + 1.0 / 12, vy = (vy > 0 ? vy : 0) + 1.0 / 12;
         vx /= 0.5, vy /= 0.5, cxy /= 0.5;
         double rho = cxy / sqrt(vx * vy);
-        long rq = lrint(rho * RBF_RHO_Q);
-        rq = rq > RBF_RHO_MAX ? RBF_RHO_MAX : rq < -RBF_RHO_MAX ? -RBF_RHO_MAX : rq;
-        long qx = lrint(cx * RBF_CENTRE_Q), qy = lrint(cy * RBF_CENTRE_Q);
-        rec[k][0] = (int32_t)(qx < 0 ? 0 : qx > (long)f->width * RBF_CENTRE_Q ? (long)f->width * RBF_CENTRE_Q : qx);
-        rec[k][1] = (int32_t)(qy < 0 ? 0 : qy > (long)f->height * RBF_CENTRE_Q ? (long)f->height * RBF_CENTRE_Q : qy);
-        rec[k][2] = quant_logsig(vx, 0.5, hi);
-        rec[k][3] = quant_logsig(vy, 0.5, hi);
+        int rs = f->coarse ? RBF_COARSE_RHO : 1, rmax = f->coarse ? RBF_COARSE_RHO_MAX : RBF_RHO_MAX;
+        int ls = f->coarse ? RBF_COARSE_LOGSIG : 1;
+        long rq = rs * lrint(rho * RBF_RHO_Q / rs);
+        rq = rq > rmax ? rmax : rq < -rmax ? -rmax : rq;
+        rec[k][0] = quant_centre(cx, f->width, (int)f->coarse);
+        rec[k][1] = quant_centre(cy, f->height, (int)f->coarse);
+        rec[k][2] = quant_logsig(vx, 0.5, hi, ls);
+        rec[k][3] = quant_logsig(vy, 0.5, hi, ls);
         rec[k][4] = (int32_t)rq;
     }
     qsort(rec, f->K, sizeof *rec, cmp_centre);

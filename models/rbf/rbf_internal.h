@@ -14,6 +14,14 @@
 #define RBF_LOGSIG_Q 16         /* log2(std) in 1/16 */
 #define RBF_RHO_Q 1024          /* correlation in 1/1024 */
 #define RBF_RHO_MAX 1022        /* |rho| <= 0.998 */
+/* Coarse geometry (circa_rbf_config.coarse_geometry, the codec's): centres at
+ * pixel centres, log2 deviations in halves, correlations in sixteenths. The
+ * field keeps the fine units above; these are the coarse lattice's steps in
+ * them (centres at RBF_COARSE_CENTRE/2 + k RBF_COARSE_CENTRE). */
+#define RBF_COARSE_CENTRE 8     /* 1 px */
+#define RBF_COARSE_LOGSIG 8     /* 1/2 */
+#define RBF_COARSE_RHO 64       /* 1/16 */
+#define RBF_COARSE_RHO_MAX 960  /* |rho| <= 0.9375 */
 
 /* The per-pixel MLP loops, compiled twice (AVX2 and baseline) and picked at
  * load time: elementwise loops give the same floats either way, so files
@@ -45,6 +53,7 @@ struct circa_rbf {
     unsigned F, H, G;     /* features per kernel, MLP width, grid features */
     unsigned levels, res[RBF_LEVELS_MAX];
     unsigned D;           /* MLP input: G + F */
+    unsigned coarse;      /* geometry on the coarse lattice (RBF_COARSE_*) */
     int32_t *cq;          /* K x 2 centres, 1/RBF_CENTRE_Q pixel */
     int16_t *sq;          /* K x 3: log2 std x, log2 std y (1/RBF_LOGSIG_Q), rho (1/RBF_RHO_Q) */
     float *kc;            /* K x 2 centres in pixels (from cq) */

@@ -453,6 +453,7 @@ circa_status circa_rbf__fit_begin(const circa_image *img, const circa_rbf_config
     circa_status st = circa_rbf__alloc(&f, img->width, img->height, img->channels, img->depth, K,
                                        cfg->features, cfg->hidden, cfg->grid_base, fine);
     if (st != CIRCA_OK) return st;
+    f->coarse = cfg->coarse_geometry != 0;
     st = circa_rbf__init_kernels(f, img, cfg->seed);
     if (st != CIRCA_OK) {
         circa_rbf_free(f);

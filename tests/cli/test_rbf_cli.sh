@@ -35,13 +35,15 @@ expect 2 "budget too small" "$CIRCA" rbf fit "$K" --params 100 -o x.rbf -q
 err_is "^circa: .*cannot fit" "budget message"
 expect 1 "bad option value" "$CIRCA" rbf fit "$K" --steps zero
 expect 1 "unknown subcommand" "$CIRCA" rbf paint
-expect 1 "--gpu with --bpp" "$CIRCA" rbf fit "$K" --gpu --bpp 0.5 -o x.rbf
 # --gpu: a field where circa sees a CUDA device (circa -vV lists it), else a
 # clear refusal
 if "$CIRCA" -v --version 2>/dev/null | grep -q "^CUDA device 0"; then
   expect 0 "GPU fit" "$CIRCA" rbf fit "$K" --gpu -o g.rbf $SMALL -q
   expect 0 "GPU render" "$CIRCA" rbf render --gpu g.rbf -o g.png
+  expect 0 "GPU codec fit" "$CIRCA" rbf fit "$K" --gpu --bpp 0.5 --steps 100 -o gb.rbf -q
 else
+  expect 2 "GPU codec fit without a device" "$CIRCA" rbf fit "$K" --gpu --bpp 0.5 --steps 100 -o gb.rbf -q
+  err_is "^circa: .*--gpu: " "GPU codec refusal message"
   expect 2 "GPU fit without a device" "$CIRCA" rbf fit "$K" --gpu -o g.rbf $SMALL -q
   err_is "^circa: .*--gpu: " "GPU refusal message"
   [ ! -e g.rbf ] && ok || bad "no field written without a device"

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,6 +189,89 @@ Test(rbf, corrupt_and_truncated_files_are_rejected) {
         free(buf);
     }
     circa_rbf_free(f);
+    circa_image_free(img);
+}
+
+/* ---- versions and geometry ------------------------------------------------ */
+/* FNV-1a over a rendered image's samples. */
+static uint64_t render_hash(const circa_rbf *f) {
+    circa_image *img;
+    cr_assert_eq(circa_rbf_render(f, f->width, f->height, 1, &img), CIRCA_OK);
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < (size_t)img->width * img->height * img->channels; i++)
+        h = (h ^ img->samples[i]) * 1099511628211ull;
+    circa_image_free(img);
+    return h;
+}
+
+static uint8_t *read_all(const char *path, size_t *n) {
+    FILE *fp = fopen(path, "rb");
+    cr_assert(fp, "%s", path);
+    uint8_t *b = malloc(1 << 16);
+    *n = fread(b, 1, 1 << 16, fp);
+    fclose(fp);
+    return b;
+}
+
+/* Version 1 files (tests/golden/rbf) still load and render what they did:
+ * the hashes are of the renders of version 1's own `circa rbf render`
+ * (byte-identical PNGs from the version 1 and version 2 builds). */
+#define V1_FLOAT_HASH 0xe4bc72a365019f8bull
+#define V1_QUANT_HASH 0x7407434866f14ff8ull
+Test(rbf, version_1_files_still_load) {
+    const char *names[2] = {"v1-float.rbf", "v1-quantised.rbf"};
+    const uint64_t want[2] = {V1_FLOAT_HASH, V1_QUANT_HASH};
+    for (int i = 0; i < 2; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/tests/golden/rbf/%s", CIRCA_SOURCE_DIR, names[i]);
+        size_t n;
+        uint8_t *b = read_all(path, &n);
+        circa_rbf *f;
+        cr_assert_eq(circa_rbf_load(b, n, &f), CIRCA_OK, "%s", names[i]);
+        circa_rbf_info info;
+        circa_rbf_get_info(f, &info);
+        cr_expect(info.width == 16 && info.kernels == 8 && !info.coarse_geometry);
+        cr_expect_eq(render_hash(f), want[i], "%s renders %016llx", names[i], (unsigned long long)render_hash(f));
+        b[9] |= 2; /* version 1 has no coarse-geometry bit */
+        circa_rbf *g = NULL;
+        cr_expect_eq(circa_rbf_load(b, n, &g), CIRCA_E_FORMAT);
+        circa_rbf_free(f);
+        free(b);
+    }
+}
+
+/* Coarse geometry: centres at pixel centres, shapes on their lattice; the
+ * file round-trips it exactly and costs fewer bytes than fine geometry. */
+Test(rbf, coarse_geometry_is_on_its_lattice_and_round_trips) {
+    circa_image *img = make_image(24, 20);
+    circa_rbf_config cfg = small_config(20);
+    circa_rbf *fine, *f;
+    cr_assert_eq(circa_rbf_fit(img, &cfg, &fine), CIRCA_OK);
+    cfg.coarse_geometry = 1;
+    cr_assert_eq(circa_rbf_fit(img, &cfg, &f), CIRCA_OK);
+    for (uint32_t k = 0; k < f->K; k++) {
+        cr_expect_eq(f->cq[2 * k] % RBF_COARSE_CENTRE, RBF_COARSE_CENTRE / 2);
+        cr_expect_eq(f->cq[2 * k + 1] % RBF_COARSE_CENTRE, RBF_COARSE_CENTRE / 2);
+        cr_expect(f->sq[3 * k] % RBF_COARSE_LOGSIG == 0 && f->sq[3 * k + 1] % RBF_COARSE_LOGSIG == 0);
+        cr_expect(f->sq[3 * k + 2] % RBF_COARSE_RHO == 0 && abs(f->sq[3 * k + 2]) <= RBF_COARSE_RHO_MAX);
+    }
+    for (int q = 0; q < 2; q++) {
+        size_t n, nf;
+        uint8_t *b = save(f, q ? 0.05 : 0, &n), *bf = save(fine, q ? 0.05 : 0, &nf);
+        circa_rbf *g;
+        cr_assert_eq(circa_rbf_load(b, n, &g), CIRCA_OK);
+        circa_rbf_info info;
+        circa_rbf_get_info(g, &info);
+        cr_expect(info.coarse_geometry);
+        cr_expect_arr_eq(g->cq, f->cq, (size_t)f->K * 2 * sizeof *f->cq);
+        cr_expect_arr_eq(g->sq, f->sq, (size_t)f->K * 3 * sizeof *f->sq);
+        if (!q) cr_expect_arr_eq(g->theta, f->theta, f->lay.total * sizeof *f->theta);
+        /* geometry alone: fine costs more (the numbers differ a little) */
+        if (!q) cr_expect_lt(n, nf, "coarse %zu bytes, fine %zu", n, nf);
+        free(b), free(bf);
+        circa_rbf_free(g);
+    }
+    circa_rbf_free(f), circa_rbf_free(fine);
     circa_image_free(img);
 }
 
