@@ -180,8 +180,11 @@ static unsigned bucket(int32_t sum) {
     return sum == 0 ? 0 : sum <= 2 ? 1 : sum <= 6 ? 2 : 3;
 }
 
+/* |v|, capped: the buckets need no more, and a hostile file's sums of
+ * two values up to 2^30 must not overflow. */
 static int32_t iabs(int32_t v) {
-    return v < 0 ? -v : v;
+    v = v < 0 ? -v : v;
+    return v > 255 ? 255 : v;
 }
 
 /* The context sum of number i of group g (its magnitudes known to both
