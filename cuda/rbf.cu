@@ -338,11 +338,14 @@ grad_kernel(shape s, const float *__restrict__ kc, const float *__restrict__ ka,
 __global__ void adam_kernel(size_t total, size_t split, float *__restrict__ th,
                             float *__restrict__ m, float *__restrict__ v,
                             const float *__restrict__ grad, float fb1, float f1b1, float fb2,
-                            float f1b2, double c1, double c2, double lr_rest, double lr_mlp)
+                            float f1b2, double c1, double c2, double lr_rest, double lr_mlp,
+                            size_t l1_end, float l1)
 {
     size_t stride = (size_t)blockDim.x * gridDim.x;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += stride) {
         float g = grad[i];
+        if (i < l1_end)
+            g += th[i] > 0 ? l1 : th[i] < 0 ? -l1 : 0.0f;
         m[i] = fb1 * m[i] + f1b1 * g;
         v[i] = fb2 * v[i] + f1b2 * g * g;
         double lr = i < split ? lr_rest : lr_mlp;
@@ -484,7 +487,8 @@ cudaError_t grad_locked(circa_cuda_rbf *d, size_t n, const uint32_t *batch, floa
     return grad_io ? download(grad_io, d->grad, P) : cudaSuccess;
 }
 
-cudaError_t adam_locked(circa_cuda_rbf *d, unsigned step, double lr_rest, double lr_mlp)
+cudaError_t adam_locked(circa_cuda_rbf *d, unsigned step, double lr_rest, double lr_mlp,
+                        size_t l1_end, float l1)
 {
     const double b1 = 0.9, b2 = 0.99;
     double c1 = 1 - pow(b1, step + 1), c2 = 1 - pow(b2, step + 1);
@@ -492,7 +496,7 @@ cudaError_t adam_locked(circa_cuda_rbf *d, unsigned step, double lr_rest, double
     adam_kernel<<<blocks_for(P), threads_per_block>>>(P, d->s.mlp_begin, d->theta, d->m, d->v,
                                                       d->grad, (float)b1, (float)(1 - b1),
                                                       (float)b2, (float)(1 - b2), c1, c2,
-                                                      lr_rest, lr_mlp);
+                                                      lr_rest, lr_mlp, l1_end, l1);
     return finish();
 }
 
@@ -566,12 +570,12 @@ extern "C" int circa_cuda__rbf_grad(circa_cuda_rbf *d, size_t n, const uint32_t 
 }
 
 extern "C" int circa_cuda__rbf_adam(circa_cuda_rbf *d, unsigned step, double lr_rest,
-                                    double lr_mlp)
+                                    double lr_mlp, size_t l1_end, float l1)
 {
     int prev;
     cudaError_t err = enter(d->device, &prev);
     if (err == cudaSuccess)
-        err = adam_locked(d, step, lr_rest, lr_mlp);
+        err = adam_locked(d, step, lr_rest, lr_mlp, l1_end, l1);
     return leave(prev, err);
 }
 

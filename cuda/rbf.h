@@ -77,9 +77,11 @@ CIRCA_CUDA_RBF_HIDDEN int circa_cuda__rbf_grad(circa_cuda_rbf *d, size_t n,
 
 /* One Adam step (0-based step number) on the device with the gradient of
  * the last circa_cuda__rbf_grad: the CPU's adam_step (rbf_train.c), with
- * rate lr_rest below s->mlp_begin and lr_mlp from it. */
+ * rate lr_rest below s->mlp_begin and lr_mlp from it, and the L1 term
+ * l1 * sign(w) on the numbers below l1_end. */
 CIRCA_CUDA_RBF_HIDDEN int circa_cuda__rbf_adam(circa_cuda_rbf *d, unsigned step,
-                                               double lr_rest, double lr_mlp);
+                                               double lr_rest, double lr_mlp, size_t l1_end,
+                                               float l1);
 
 /* Copies the session's s->total trainable numbers to theta. */
 CIRCA_CUDA_RBF_HIDDEN int circa_cuda__rbf_theta(circa_cuda_rbf *d, float *theta);

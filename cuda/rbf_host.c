@@ -142,7 +142,8 @@ static circa_status train_cuda(circa_cuda_rbf *d, const circa_rbf *f, size_t n,
             break;
         }
         double k = circa_rbf__lr_factor(s, cfg->steps);
-        st = (circa_status)circa_cuda__rbf_adam(d, s, cfg->lr_rest * k, cfg->lr_mlp * k);
+        st = (circa_status)circa_cuda__rbf_adam(d, s, cfg->lr_rest * k, cfg->lr_mlp * k,
+                                                circa_rbf__l1_end(f), (float)cfg->l1_weights);
         if (st != CIRCA_OK) break;
         double psnr = mse > 0 ? -10 * log10(mse) : 99;
         int last = s + 1 == cfg->steps, hit = cfg->target_psnr > 0 && psnr >= cfg->target_psnr;

@@ -78,6 +78,9 @@ typedef struct circa_rbf_config {
     double target_psnr;     /* stop once the batch PSNR reaches this (0: never) */
     double lr_mlp, lr_rest; /* Adam learning rates (1e-2, 5e-3), cosine-decayed to 1/100 */
     unsigned progress_every;/* steps between progress calls (100) */
+    double l1_weights;      /* L1 penalty on the kernel weights, added to their gradient
+                               as l1_weights * sign(w): small weights go to zero, which
+                               the codec stores cheaply (the codec: 1e-6; 0) */
     int coarse_geometry;    /* 1: centres at whole pixels, shapes in half octaves and
                                correlations in 1/16 (about 18 bits a kernel less in a
                                file; the codec's choice); 0: 1/8 px, 1/16, 1/1024 (0) */

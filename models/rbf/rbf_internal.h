@@ -138,6 +138,9 @@ circa_status circa_rbf__fit_begin(const circa_image *img, const circa_rbf_config
 size_t circa_rbf__batch_size(size_t n, const circa_rbf_config *cfg);
 void circa_rbf__pick_batch(size_t n, size_t bsize, uint64_t seed, unsigned step, uint32_t *batch);
 double circa_rbf__lr_factor(unsigned s, unsigned steps);
+/* adam_step's L1 term covers theta[0, circa_rbf__l1_end(f)): the kernel
+ * weights (lay.lc is 0). */
+size_t circa_rbf__l1_end(const circa_rbf *f);
 
 /* A small deterministic generator (splitmix64). */
 static inline uint64_t rbf_rand(uint64_t *s) {

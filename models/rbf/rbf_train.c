@@ -297,14 +297,16 @@ static void pick_batch(trainer *t, uint64_t seed, unsigned step) {
     }
 }
 
-/* Adam (betas 0.9 / 0.99, eps 1e-15 as NeuRBF) with per-group rates. */
-static void adam_step(trainer *t, float *theta, unsigned step, double lr_rest, double lr_mlp) {
+/* Adam (betas 0.9 / 0.99, eps 1e-15 as NeuRBF) with per-group rates, and
+ * the L1 term l1 * sign(w) on the kernel weights (theta[0, l1_end)). */
+static void adam_step(trainer *t, float *theta, unsigned step, double lr_rest, double lr_mlp, float l1) {
     circa_rbf *f = t->f;
     const double b1 = 0.9, b2 = 0.99;
     double c1 = 1 - pow(b1, step + 1), c2 = 1 - pow(b2, step + 1);
-    size_t P = f->lay.total, split = f->lay.mlp_begin;
+    size_t P = f->lay.total, split = f->lay.mlp_begin, l1_end = circa_rbf__l1_end(f);
     for (size_t i = 0; i < P; i++) {
         float g = t->grad[i];
+        if (i < l1_end) g += theta[i] > 0 ? l1 : theta[i] < 0 ? -l1 : 0.0f;
         t->m[i] = (float)b1 * t->m[i] + (float)(1 - b1) * g;
         t->v[i] = (float)b2 * t->v[i] + (float)(1 - b2) * g * g;
         double lr = i < split ? lr_rest : lr_mlp;
@@ -394,7 +396,7 @@ static circa_status train(trainer *t, const circa_rbf_config *cfg) {
         if (!isfinite(mse)) return CIRCA_E_PARAM; /* diverged: a learning rate too high */
         /* Cosine decay from lr to lr/100 (NeuRBF's gamma 100). */
         double k = 0.01 + 0.99 * 0.5 * (1 + cos(3.14159265358979323846 * s / cfg->steps));
-        adam_step(t, t->f->theta, s, cfg->lr_rest * k, cfg->lr_mlp * k);
+        adam_step(t, t->f->theta, s, cfg->lr_rest * k, cfg->lr_mlp * k, (float)cfg->l1_weights);
         double psnr = mse > 0 ? -10 * log10(mse) : 99;
         int last = s + 1 == cfg->steps, hit = cfg->target_psnr > 0 && psnr >= cfg->target_psnr;
         if (cfg->progress && ((s + 1) % every == 0 || last || hit))
@@ -409,7 +411,8 @@ static int config_ok(const circa_rbf_config *c) {
            c->hidden <= CIRCA_RBF_HIDDEN_MAX && c->hidden % 8 == 0 &&
            c->grid_base <= CIRCA_RBF_GRID_MAX && c->grid_fine <= CIRCA_RBF_GRID_MAX &&
            c->lr_mlp > 0 && c->lr_rest > 0 && c->lr_mlp < 1 && c->lr_rest < 1 &&
-           c->threads <= CIRCA_THREADS_MAX && c->target_psnr >= 0 && c->target_psnr < 200;
+           c->threads <= CIRCA_THREADS_MAX && c->target_psnr >= 0 && c->target_psnr < 200 &&
+           c->l1_weights >= 0 && c->l1_weights < 1;
 }
 
 circa_status circa_rbf_fit(const circa_image *img, const circa_rbf_config *cfg, circa_rbf **out) {
@@ -482,3 +485,9 @@ double circa_rbf__lr_factor(unsigned s, unsigned steps) {
     return 0.01 + 0.99 * 0.5 * (1 + cos(3.14159265358979323846 * s / steps));
 }
 
+
+/* The end of the numbers the L1 term applies to: the kernel weights, which
+ * come first in theta. */
+size_t circa_rbf__l1_end(const circa_rbf *f) {
+    return f->lay.lc + (size_t)f->K * f->F;
+}

@@ -328,6 +328,33 @@ Test(rbf, render_at_2x_is_a_sensible_upscale) {
     circa_image_free(img);
 }
 
+/* The L1 term shrinks the kernel weights and leaves the rest of the fit
+ * working; a negative or huge weight of it is refused. */
+Test(rbf, l1_term_shrinks_kernel_weights) {
+    circa_image *img = make_image(24, 20);
+    double mean[2], psnr[2];
+    for (int k = 0; k < 2; k++) {
+        circa_rbf_config cfg = small_config(150);
+        cfg.l1_weights = k ? 1e-3 : 0;
+        circa_rbf *f;
+        cr_assert_eq(circa_rbf_fit(img, &cfg, &f), CIRCA_OK);
+        size_t n = (size_t)f->K * f->F;
+        double s = 0;
+        for (size_t i = 0; i < n; i++) s += fabs(f->theta[f->lay.lc + i]);
+        mean[k] = s / (double)n, psnr[k] = circa_rbf_psnr(f, img, 1);
+        circa_rbf_free(f);
+    }
+    cr_expect_lt(mean[1], 0.7 * mean[0], "mean |w| %g with L1, %g without", mean[1], mean[0]);
+    cr_expect_gt(psnr[1], 25.0, "PSNR %.2f dB with L1 (%.2f without)", psnr[1], psnr[0]);
+    circa_rbf_config bad = small_config(5);
+    circa_rbf *f = NULL;
+    bad.l1_weights = -1e-6;
+    cr_expect_eq(circa_rbf_fit(img, &bad, &f), CIRCA_E_PARAM);
+    bad.l1_weights = 1;
+    cr_expect_eq(circa_rbf_fit(img, &bad, &f), CIRCA_E_PARAM);
+    circa_image_free(img);
+}
+
 Test(rbf, codec_meets_its_bit_budget) {
     circa_image *img = make_image(48, 40);
     circa_rbf_config cfg = circa_rbf_config_default();

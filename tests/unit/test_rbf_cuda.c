@@ -187,12 +187,21 @@ static void on_progress(void *ctx, unsigned step, double psnr, double seconds) {
     p->calls++, p->last_step = step, p->last_psnr = psnr;
 }
 
+/* Mean magnitude of the kernel weights (what the L1 term shrinks). */
+static double mean_abs_weight(const circa_rbf *f) {
+    size_t n = (size_t)f->K * f->F;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += fabs(f->theta[f->lay.lc + i]);
+    return s / (double)n;
+}
+
 Test(rbf_cuda, fit_matches_cpu_quality) {
     if (!circa_cuda_available()) cr_skip_test("no CUDA device");
     circa_image *img = make_image(32, 28);
     for (int t = 0; t < 2; t++) {
         circa_rbf_config cfg = small_config(200);
         cfg.batch = t == 0 ? 0 : 300; /* the whole image, then stratified batches */
+        cfg.l1_weights = t == 0 ? 0 : 1e-4; /* and the L1 term on the kernel weights */
         cfg.progress_every = 50;
         progress_log pc = {0}, pg = {0};
         cfg.progress = on_progress, cfg.progress_ctx = &pc;
@@ -215,6 +224,9 @@ Test(rbf_cuda, fit_matches_cpu_quality) {
                     cfg.batch, psnr_c, psnr_g, pc.last_psnr, pg.last_psnr);
         cr_assert_gt(psnr_c, 20);
         cr_assert(fabs(psnr_g - psnr_c) < 1.0, "PSNR GPU %.2f, CPU %.2f", psnr_g, psnr_c);
+        double wc = mean_abs_weight(fc), wg = mean_abs_weight(fg);
+        cr_log_info("mean |kernel weight|: CPU %.4g, GPU %.4g", wc, wg);
+        cr_expect(fabs(wg - wc) < 0.1 * wc, "mean |kernel weight| GPU %g, CPU %g", wg, wc);
         /* the fitted field renders the same on either side */
         compare_render(fg, 32, 28);
         circa_rbf_free(fc);
