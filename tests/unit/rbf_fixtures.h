@@ -8,6 +8,7 @@
 
 #include "circa/image.h"
 #include "circa/rbf.h"
+#include "models/rbf/rbf_internal.h"
 
 /* A smooth colour image with a soft-edged disc and a thin line: edges for
  * the kernels, smooth parts for the grid (coordinates in [0, 32)). */
@@ -41,6 +42,14 @@ static inline circa_rbf_config small_config(unsigned steps) {
     c.steps = steps;
     c.seed = 7;
     return c;
+}
+
+/* Mean magnitude of a field's kernel weights (what the L1 term shrinks). */
+static inline double mean_abs_weight(const circa_rbf *f) {
+    size_t n = (size_t)f->K * f->F;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += fabs(f->theta[f->lay.lc + i]);
+    return s / (double)n;
 }
 
 #endif

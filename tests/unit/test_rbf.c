@@ -13,6 +13,7 @@
 #include "circa/rbf.h"
 #include "models/rbf/rbf_internal.h"
 #include "rbf_fixtures.h"
+#include "test_util.h"
 
 static uint64_t rng = 0x243F6A8885A308D3ull;
 static double unit(void) { return rbf_rand_unit(&rng); }
@@ -204,15 +205,6 @@ static uint64_t render_hash(const circa_rbf *f) {
     return h;
 }
 
-static uint8_t *read_all(const char *path, size_t *n) {
-    FILE *fp = fopen(path, "rb");
-    cr_assert(fp, "%s", path);
-    uint8_t *b = malloc(1 << 16);
-    *n = fread(b, 1, 1 << 16, fp);
-    fclose(fp);
-    return b;
-}
-
 /* Version 1 files (tests/golden/rbf) still load and render what they did:
  * the hashes are of the renders of version 1's own `circa rbf render`
  * (byte-identical PNGs from the version 1 and version 2 builds). */
@@ -225,7 +217,7 @@ Test(rbf, version_1_files_still_load) {
         char path[512];
         snprintf(path, sizeof path, "%s/tests/golden/rbf/%s", CIRCA_SOURCE_DIR, names[i]);
         size_t n;
-        uint8_t *b = read_all(path, &n);
+        uint8_t *b = slurp(path, &n);
         circa_rbf *f;
         cr_assert_eq(circa_rbf_load(b, n, &f), CIRCA_OK, "%s", names[i]);
         circa_rbf_info info;
@@ -338,10 +330,7 @@ Test(rbf, l1_term_shrinks_kernel_weights) {
         cfg.l1_weights = k ? 1e-3 : 0;
         circa_rbf *f;
         cr_assert_eq(circa_rbf_fit(img, &cfg, &f), CIRCA_OK);
-        size_t n = (size_t)f->K * f->F;
-        double s = 0;
-        for (size_t i = 0; i < n; i++) s += fabs(f->theta[f->lay.lc + i]);
-        mean[k] = s / (double)n, psnr[k] = circa_rbf_psnr(f, img, 1);
+        mean[k] = mean_abs_weight(f), psnr[k] = circa_rbf_psnr(f, img, 1);
         circa_rbf_free(f);
     }
     cr_expect_lt(mean[1], 0.7 * mean[0], "mean |w| %g with L1, %g without", mean[1], mean[0]);

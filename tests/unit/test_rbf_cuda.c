@@ -187,14 +187,6 @@ static void on_progress(void *ctx, unsigned step, double psnr, double seconds) {
     p->calls++, p->last_step = step, p->last_psnr = psnr;
 }
 
-/* Mean magnitude of the kernel weights (what the L1 term shrinks). */
-static double mean_abs_weight(const circa_rbf *f) {
-    size_t n = (size_t)f->K * f->F;
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += fabs(f->theta[f->lay.lc + i]);
-    return s / (double)n;
-}
-
 Test(rbf_cuda, fit_matches_cpu_quality) {
     if (!circa_cuda_available()) cr_skip_test("no CUDA device");
     circa_image *img = make_image(32, 28);
