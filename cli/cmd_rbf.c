@@ -38,7 +38,8 @@ static void rbf_usage(FILE *out) {
             "  --quant Q         store quantised, entropy-coded numbers with step Q\n"
             "                    (relative to each group's RMS; 0: exact float32, default)\n"
             "  --bpp B           lossy field codec: choose the size and the step to reach\n"
-            "                    about B bits per pixel (see docs/rbf.md)\n"
+            "                    about B bits per pixel (see docs/rbf.md); without --batch,\n"
+            "                    4 x S steps on a quarter of the default batch each\n"
             "  --seed N  -T N  -f (overwrite)  -q (no progress)\n"
             "  --gpu             fit (or render) on CUDA device 0: not bit-reproducible,\n"
             "                    same quality (docs/rbf.md); with --bpp, the fit only\n"
@@ -193,9 +194,9 @@ static circa_rbf *read_field(const char *in) {
     return f;
 }
 
+/* ctx: the total of steps the fit will run. */
 static void show_progress(void *ctx, unsigned step, double psnr, double seconds) {
-    const circa_rbf_config *c = ctx;
-    fprintf(stderr, "circa rbf: step %u/%u  psnr %.2f dB  %.1f s\n", step, c->steps, psnr, seconds);
+    fprintf(stderr, "circa rbf: step %u/%u  psnr %.2f dB  %.1f s\n", step, *(const unsigned *)ctx, psnr, seconds);
 }
 
 /* Saves f (exact, or quantised at step q) and writes it; *bytes gets the size. */
@@ -231,7 +232,9 @@ static int cmd_fit(rbf_args *a) {
         if (a->grid == 0) cfg.grid_base = cfg.grid_fine = 0;
         else cfg.grid_fine = a->grid;
     }
-    if (!a->quiet) cfg.progress = show_progress, cfg.progress_ctx = &cfg;
+    /* The codec splits the default batch (circa_rbf_fit_rate). */
+    unsigned total = cfg.steps * (a->bpp > 0 && cfg.batch == 0 ? CIRCA_RBF_CODEC_BATCH_SPLIT : 1);
+    if (!a->quiet) cfg.progress = show_progress, cfg.progress_ctx = &total;
     circa_rbf *f = NULL;
     double q = a->quant;
     circa_status st = a->bpp > 0 ? (a->gpu ? circa_rbf_fit_rate_cuda(img, &cfg, a->bpp, &f, &q)

@@ -366,6 +366,31 @@ Test(rbf, codec_meets_its_bit_budget) {
     circa_image_free(img);
 }
 
+static void last_step(void *ctx, unsigned step, double psnr, double seconds) {
+    (void)psnr, (void)seconds;
+    *(unsigned *)ctx = step;
+}
+
+/* A codec fit without a chosen batch runs 4x the steps on a quarter of the
+ * pixels (the same pixel visits); a chosen batch is kept as given. */
+Test(rbf, codec_splits_the_default_batch) {
+    circa_image *img = make_image(48, 40);
+    for (int chosen = 0; chosen < 2; chosen++) {
+        circa_rbf_config cfg = circa_rbf_config_default();
+        cfg.steps = 30;
+        cfg.batch = chosen ? 480 : 0;
+        cfg.progress = last_step;
+        unsigned last = 0;
+        cfg.progress_ctx = &last;
+        circa_rbf *f;
+        double q;
+        cr_assert_eq(circa_rbf_fit_rate(img, &cfg, 8, &f, &q), CIRCA_OK);
+        cr_expect_eq(last, chosen ? 30u : 30u * CIRCA_RBF_CODEC_BATCH_SPLIT, "batch %u: %u steps", cfg.batch, last);
+        circa_rbf_free(f);
+    }
+    circa_image_free(img);
+}
+
 Test(rbf, bad_sizes_are_refused) {
     circa_image *img = make_image(8, 8);
     circa_rbf_config cfg = small_config(1);
