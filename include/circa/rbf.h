@@ -151,9 +151,9 @@ CIRCA_API circa_status circa_rbf_quantise(circa_rbf *f, double quant_step);
  * progress; its params and kernels are replaced. With cfg->batch 0, the fit
  * runs CIRCA_RBF_CODEC_BATCH_SPLIT x cfg->steps steps, each on that many
  * times fewer pixels than the default batch (the same pixel visits; better
- * fields at a given rate, docs/rbf.md); progress counts those steps. *quant_step receives the step to pass to
- * circa_rbf_save. Errors as circa_rbf_fit; CIRCA_E_LIMIT when even the
- * coarsest step does not fit. */
+ * fields at a given rate, docs/rbf.md); progress counts those steps.
+ * *quant_step receives the step to pass to circa_rbf_save. Errors as
+ * circa_rbf_fit; CIRCA_E_LIMIT when even the coarsest step does not fit. */
 #define CIRCA_RBF_CODEC_BATCH_SPLIT 4
 CIRCA_API circa_status circa_rbf_fit_rate(const circa_image *img, const circa_rbf_config *cfg,
                                           double bpp, circa_rbf **out, double *quant_step);
