@@ -39,7 +39,8 @@ static void rbf_usage(FILE *out) {
             "                    (relative to each group's RMS; 0: exact float32, default)\n"
             "  --bpp B           lossy field codec: choose the size and the step to reach\n"
             "                    about B bits per pixel (see docs/rbf.md); without --batch,\n"
-            "                    4 x S steps on a quarter of the default batch each\n"
+            "                    4 x S steps on a quarter of the default batch each,\n"
+            "                    then a tenth as many against rounding noise (on the CPU)\n"
             "  --seed N  -T N  -f (overwrite)  -q (no progress)\n"
             "  --gpu             fit (or render) on CUDA device 0: not bit-reproducible,\n"
             "                    same quality (docs/rbf.md); with --bpp, the fit only\n"
@@ -232,8 +233,9 @@ static int cmd_fit(rbf_args *a) {
         if (a->grid == 0) cfg.grid_base = cfg.grid_fine = 0;
         else cfg.grid_fine = a->grid;
     }
-    /* The codec splits the default batch (circa_rbf_fit_rate). */
+    /* The codec splits the default batch, then refines (circa_rbf_fit_rate). */
     unsigned total = cfg.steps * (a->bpp > 0 && cfg.batch == 0 ? CIRCA_RBF_CODEC_BATCH_SPLIT : 1);
+    if (a->bpp > 0) total += total / CIRCA_RBF_CODEC_REFINE_DIV;
     if (!a->quiet) cfg.progress = show_progress, cfg.progress_ctx = &total;
     circa_rbf *f = NULL;
     double q = a->quant;

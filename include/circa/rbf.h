@@ -155,6 +155,10 @@ CIRCA_API circa_status circa_rbf_quantise(circa_rbf *f, double quant_step);
  * *quant_step receives the step to pass to circa_rbf_save. Errors as
  * circa_rbf_fit; CIRCA_E_LIMIT when even the coarsest step does not fit. */
 #define CIRCA_RBF_CODEC_BATCH_SPLIT 4
+/* Then a tenth as many steps again (1 / CIRCA_RBF_CODEC_REFINE_DIV) train
+ * against rounding noise, on the CPU also for the GPU fit; the result is
+ * kept only if its rounded numbers render better. Progress counts them. */
+#define CIRCA_RBF_CODEC_REFINE_DIV 10
 CIRCA_API circa_status circa_rbf_fit_rate(const circa_image *img, const circa_rbf_config *cfg,
                                           double bpp, circa_rbf **out, double *quant_step);
 
@@ -194,7 +198,8 @@ CIRCA_API circa_status circa_rbf_fit_cuda(const circa_image *img, const circa_rb
                                           circa_rbf **out);
 
 /* circa_rbf_fit_rate with the fit on the GPU (circa_rbf_fit_cuda); sizing,
- * step search and coding stay on the CPU. Not bit-reproducible. */
+ * step search, the refinement against rounding and coding stay on the CPU.
+ * Not bit-reproducible. */
 CIRCA_API circa_status circa_rbf_fit_rate_cuda(const circa_image *img, const circa_rbf_config *cfg,
                                                double bpp, circa_rbf **out, double *quant_step);
 

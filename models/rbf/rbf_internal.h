@@ -141,6 +141,9 @@ double circa_rbf__lr_factor(unsigned s, unsigned steps);
 /* adam_step's L1 term covers theta[0, circa_rbf__l1_end(f)): the kernel
  * weights (lay.lc is 0). */
 size_t circa_rbf__l1_end(const circa_rbf *f);
+/* Training robust to rounding, after a fit (rbf_train.c; rbf_codec.c). */
+circa_status circa_rbf__refine_noisy(circa_rbf *f, const circa_image *img, const circa_rbf_config *cfg,
+                                     const float *steps, unsigned nsteps, double lr_scale);
 
 /* A small deterministic generator (splitmix64). */
 static inline uint64_t rbf_rand(uint64_t *s) {

@@ -491,3 +491,47 @@ double circa_rbf__lr_factor(unsigned s, unsigned steps) {
 size_t circa_rbf__l1_end(const circa_rbf *f) {
     return f->lay.lc + (size_t)f->K * f->F;
 }
+
+/* Training robust to rounding (rbf_codec.c): nsteps more steps, each at
+ * the numbers jittered by fresh uniform noise of +-steps[g]/2 in group g
+ * (the error rounding to that step makes), its gradient applied to the
+ * unjittered numbers. The rates decay (cosine) from lr_scale times cfg's
+ * to cfg's / 100. Progress continues from cfg->steps. */
+circa_status circa_rbf__refine_noisy(circa_rbf *f, const circa_image *img, const circa_rbf_config *cfg,
+                                     const float *steps, unsigned nsteps, double lr_scale) {
+    if (!f || !img || !cfg || !steps || !(lr_scale > 0)) return CIRCA_E_PARAM;
+    size_t P = f->lay.total;
+    float *clean = malloc(P * sizeof *clean);
+    if (!clean) return CIRCA_E_NOMEM;
+    memcpy(clean, f->theta, P * sizeof *clean);
+    trainer t;
+    circa_status st = trainer_init(&t, f, img, cfg);
+    if (st != CIRCA_OK) {
+        free(clean);
+        return st;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    unsigned every = cfg->progress_every ? cfg->progress_every : 100;
+    uint64_t rng = cfg->seed ^ 0x4E4F495345ull;
+    for (unsigned s = 0; s < nsteps && st == CIRCA_OK; s++) {
+        for (int g = 0; g < RBF_GROUPS; g++) {
+            size_t off, n;
+            circa_rbf__group_span(f, g, &off, &n);
+            for (size_t i = off; i < off + n; i++)
+                f->theta[i] = clean[i] + steps[g] * (float)(rbf_rand_unit(&rng) - 0.5);
+        }
+        /* Batches the fit did not draw (its steps stay below 2^31). */
+        pick_batch(&t, cfg->seed, 0x80000000u + s);
+        double mse = step_gradient(&t);
+        if (!isfinite(mse)) st = CIRCA_E_PARAM;
+        double k = 0.01 + (lr_scale - 0.01) * 0.5 * (1 + cos(3.14159265358979323846 * s / nsteps));
+        adam_step(&t, clean, s, cfg->lr_rest * k, cfg->lr_mlp * k, (float)cfg->l1_weights);
+        if (cfg->progress && ((s + 1) % every == 0 || s + 1 == nsteps))
+            cfg->progress(cfg->progress_ctx, cfg->steps + s + 1, mse > 0 ? -10 * log10(mse) : 99, seconds_since(&t0));
+    }
+    memcpy(f->theta, clean, P * sizeof *clean);
+    trainer_free(&t);
+    free(clean);
+    return st;
+}

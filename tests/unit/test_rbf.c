@@ -372,7 +372,8 @@ static void last_step(void *ctx, unsigned step, double psnr, double seconds) {
 }
 
 /* A codec fit without a chosen batch runs 4x the steps on a quarter of the
- * pixels (the same pixel visits); a chosen batch is kept as given. */
+ * pixels (the same pixel visits); a chosen batch is kept as given. Either
+ * way the refinement against rounding follows. */
 Test(rbf, codec_splits_the_default_batch) {
     circa_image *img = make_image(48, 40);
     for (int chosen = 0; chosen < 2; chosen++) {
@@ -385,9 +386,43 @@ Test(rbf, codec_splits_the_default_batch) {
         circa_rbf *f;
         double q;
         cr_assert_eq(circa_rbf_fit_rate(img, &cfg, 8, &f, &q), CIRCA_OK);
-        cr_expect_eq(last, chosen ? 30u : 30u * CIRCA_RBF_CODEC_BATCH_SPLIT, "batch %u: %u steps", cfg.batch, last);
+        /* ...then a tenth as many again against rounding noise. */
+        unsigned fit = chosen ? 30u : 30u * CIRCA_RBF_CODEC_BATCH_SPLIT;
+        cr_expect_eq(last, fit + fit / CIRCA_RBF_CODEC_REFINE_DIV, "batch %u: %u steps", cfg.batch, last);
         circa_rbf_free(f);
     }
+    circa_image_free(img);
+}
+
+/* PSNR of f's numbers rounded at base step q (f is left as it was). */
+static double rounded_psnr(const circa_rbf *f, const circa_image *img, double q) {
+    size_t n;
+    uint8_t *buf = save(f, q, &n);
+    circa_rbf *g;
+    cr_assert_eq(circa_rbf_load(buf, n, &g), CIRCA_OK);
+    double psnr = circa_rbf_psnr(g, img, 1);
+    circa_rbf_free(g);
+    free(buf);
+    return psnr;
+}
+
+/* Training against rounding noise of a coarse step leaves numbers whose
+ * rounding at that step costs less than the plain fit's. */
+Test(rbf, noisy_refinement_makes_rounding_cheaper) {
+    circa_image *img = make_image(32, 32);
+    circa_rbf_config cfg = small_config(400);
+    cfg.kernels = 64;
+    circa_rbf *f;
+    cr_assert_eq(circa_rbf_fit(img, &cfg, &f), CIRCA_OK);
+    const double q = 0.1;
+    double plain = rounded_psnr(f, img, q), exact = circa_rbf_psnr(f, img, 1);
+    float steps[RBF_GROUPS];
+    circa_rbf__group_steps(f, q, steps);
+    cr_assert_eq(circa_rbf__refine_noisy(f, img, &cfg, steps, 200, 0.2), CIRCA_OK);
+    double refined = rounded_psnr(f, img, q);
+    cr_expect_gt(refined, plain + 3, "rounded: %.2f dB refined, %.2f plain (%.2f exact)", refined, plain, exact);
+    cr_expect_eq(circa_rbf__refine_noisy(f, img, &cfg, steps, 10, 0), CIRCA_E_PARAM);
+    circa_rbf_free(f);
     circa_image_free(img);
 }
 
