@@ -172,25 +172,28 @@ static double rounded_psnr(circa_rbf *f, const circa_image *img, double q, unsig
  * settles where rounding costs little. At 0.5 bpp (docs/rbf.md) rounding
  * cost kodim13 1.75 dB (24.35 in floats, 22.62 coded); refined, 23.24.
  * The encoder keeps the refined numbers only if they render better once
- * rounded for the budget (kodim15's lost 0.03 dB). */
+ * rounded for the budget (kodim15's lost 0.03 dB). *q: the finest step
+ * that fits, for the numbers kept. */
 static circa_status refine_for_rounding(circa_rbf *f, const circa_image *img, const circa_rbf_config *c,
-                                        double budget) {
+                                        double budget, double *q) {
     unsigned n = c->steps / CIRCA_RBF_CODEC_REFINE_DIV;
-    double q;
-    circa_status st = finest_step(f, budget, &q);
+    circa_status st = finest_step(f, budget, q);
     if (st != CIRCA_OK || n == 0) return st;
     size_t P = f->lay.total;
     float *plain = malloc(P * sizeof *plain), steps[RBF_GROUPS];
-    double plain_psnr = rounded_psnr(f, img, q, c->threads);
+    double plain_q = *q, plain_psnr = rounded_psnr(f, img, plain_q, c->threads);
     if (!plain || plain_psnr < 0) {
         free(plain);
         return CIRCA_E_NOMEM;
     }
     memcpy(plain, f->theta, P * sizeof *plain);
-    circa_rbf__group_steps(f, q, steps);
+    circa_rbf__group_steps(f, plain_q, steps);
     st = circa_rbf__refine_noisy(f, img, c, steps, n, RBF_CODEC_REFINE_LR);
-    if (st == CIRCA_OK) st = finest_step(f, budget, &q);
-    if (st == CIRCA_OK && rounded_psnr(f, img, q, c->threads) < plain_psnr) memcpy(f->theta, plain, P * sizeof *plain);
+    if (st == CIRCA_OK) st = finest_step(f, budget, q);
+    if (st == CIRCA_OK && rounded_psnr(f, img, *q, c->threads) < plain_psnr) {
+        memcpy(f->theta, plain, P * sizeof *plain);
+        *q = plain_q;
+    }
     free(plain);
     return st;
 }
@@ -228,8 +231,7 @@ static circa_status fit_rate(const circa_image *img, const circa_rbf_config *cfg
     circa_status st = fit(img, &c, &f);
     if (st != CIRCA_OK) return st;
     double q;
-    if ((st = set_sensitivity_scales(f, img)) != CIRCA_OK || (st = refine_for_rounding(f, img, &c, budget)) != CIRCA_OK ||
-        (st = finest_step(f, budget, &q)) != CIRCA_OK) {
+    if ((st = set_sensitivity_scales(f, img)) != CIRCA_OK || (st = refine_for_rounding(f, img, &c, budget, &q)) != CIRCA_OK) {
         circa_rbf_free(f);
         return st;
     }
