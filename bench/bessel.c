@@ -28,6 +28,7 @@
 #include "circa/special.h"
 /* For the region labels only (the timed calls go through the library). */
 #include "../dsp/special/bessel_core.h"
+#include "bench_time.h"
 
 enum { REGIONS = 4, MAXROWS = 20000 };
 static const char *region_name[REGIONS] = {"large x", "Debye", "middle x<=2", "middle x>2"};
@@ -102,27 +103,6 @@ static size_t load(const char *path, row *rows)
     }
     fclose(f);
     return n;
-}
-
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *a, size_t n)
-{
-    if (n == 0)
-        return NAN;
-    qsort(a, n, sizeof *a, cmp_double);
-    return n % 2 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
 }
 
 static volatile double sink;

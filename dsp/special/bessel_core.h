@@ -438,17 +438,10 @@ CIRCA_BESSEL_FN int bessel_series_cheaper(double v, double x)
     return x <= 12.0 && v <= 60.0 && v * x <= 300.0;
 }
 
-/* Temme's series (1975) for 0 < x <= 2, |mu| <= 1/2: K_mu = sum_k c_k f_k and
- * K_{mu+1} = (2/x) sum_k c_k (p_k - k f_k), c_k = (x^2/4)^k / k!, with
- * f_k = (k f_{k-1} + p_{k-1} + q_{k-1}) / (k^2 - mu^2), p_k = p_{k-1} / (k - mu),
- * q_k = q_{k-1} / (k + mu), p_0 = (x/2)^-mu Gamma(1+mu) / 2, q_0 = (x/2)^mu Gamma(1-mu) / 2,
- * f_0 = (mu pi / sin mu pi) (cosh(sigma) Gamma_1 + sinh(sigma)/sigma log(2/x) Gamma_2),
- * sigma = mu log(2/x). The products c_k f_k, c_k p_k, c_k q_k are carried directly,
- * two terms per step sharing one division. lx = log x need not be correctly rounded
- * (bessel_log_quick): its error enters only through sigma and log(2/x), not times v.
- * Returns K_mu and, if with_kp, K_{mu+1} (else kp is meaningless). */
-CIRCA_BESSEL_FN void bessel_temme(const bessel_order *o, double x, double lx, int with_kp,
-                                  double *km, double *kp)
+/* The first terms f_0, p_0, q_0 of Temme's series (bessel_temme() below), |mu| <= 1/2,
+ * lx = log x. */
+CIRCA_BESSEL_FN void bessel_temme_start(const bessel_order *o, double lx, double *f0, double *p0,
+                                        double *q0)
 {
     double mu = o->mu, L = BESSEL_LN2 - lx, sigma = mu * L;
     /* e^sigma inline (|sigma| < 36 for x >= 1e-30); sinh(sigma)/sigma by its Taylor series
@@ -467,8 +460,25 @@ CIRCA_BESSEL_FN void bessel_temme(const bessel_order *o, double x, double lx, in
     double ch = 0.5 * (e + ie); /* cosh(sigma) */
     /* mu pi / sin(mu pi) = Gamma(1+mu) Gamma(1-mu) = 2d (reflection, DLMF 5.5.3): no sin */
     double rg_minus = o->g2 + mu * o->g1, d = 0.5 / (o->rg * rg_minus); /* 1/Gamma(1-mu) */
-    double f = 2.0 * d * (ch * o->g1 + shc * L * o->g2);
-    double p = e * rg_minus * d, q = ie * o->rg * d;
+    *f0 = 2.0 * d * (ch * o->g1 + shc * L * o->g2);
+    *p0 = e * rg_minus * d;
+    *q0 = ie * o->rg * d;
+}
+
+/* Temme's series (1975) for 0 < x <= 2, |mu| <= 1/2: K_mu = sum_k c_k f_k and
+ * K_{mu+1} = (2/x) sum_k c_k (p_k - k f_k), c_k = (x^2/4)^k / k!, with
+ * f_k = (k f_{k-1} + p_{k-1} + q_{k-1}) / (k^2 - mu^2), p_k = p_{k-1} / (k - mu),
+ * q_k = q_{k-1} / (k + mu), p_0 = (x/2)^-mu Gamma(1+mu) / 2, q_0 = (x/2)^mu Gamma(1-mu) / 2,
+ * f_0 = (mu pi / sin mu pi) (cosh(sigma) Gamma_1 + sinh(sigma)/sigma log(2/x) Gamma_2),
+ * sigma = mu log(2/x). The products c_k f_k, c_k p_k, c_k q_k are carried directly,
+ * two terms per step sharing one division. lx = log x need not be correctly rounded
+ * (bessel_log_quick): its error enters only through sigma and log(2/x), not times v.
+ * Returns K_mu and, if with_kp, K_{mu+1} (else kp is meaningless). */
+CIRCA_BESSEL_FN void bessel_temme(const bessel_order *o, double x, double lx, int with_kp,
+                                  double *km, double *kp)
+{
+    double mu = o->mu, f, p, q;
+    bessel_temme_start(o, lx, &f, &p, &q);
     double q4 = 0.25 * x * x, sf = f, sh = p;
     /* Two terms per step: with D_k = k (k - mu) (k + mu), the factors q4/D_k and
      * q4/D_{k+1} are D_{k+1} g and D_k g, g = q4 / (D_k D_{k+1}): one division. */
